@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "ms-server"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+#include "ms-conn.h"
+#include "ms-server.h"
+#include "ms-smtp-session.h"
+#include "ms-tls.h"
+
+G_DEFINE_QUARK (ms-server-error-quark, ms_server_error)
+
+typedef struct {
+  MsServer *server;           /* borrowed: the server outlives its listeners */
+  MsListenerKind kind;
+  GSocketService *service;
+  guint16 port;
+} Listener;
+
+typedef struct {
+  MsServer *server;           /* borrowed */
+  MsListenerKind kind;
+  MsConn *conn;
+  MsSmtpSession *session;
+  char *session_id;
+} SmtpConnection;
+
+struct _MsServer {
+  char *domain;
+  char *data_dir;
+  char *listen_address;
+  guint requested_ports[MS_N_LISTENERS];
+  gsize max_message_size;
+  guint max_connections;
+  guint idle_timeout_s;
+
+  MsTraceBus *bus;            /* owned ref; may be NULL */
+  MsStore *store;
+  MsAuth *auth;
+  MsRelayQueue *relay_queue;
+  SSL_CTX *tls_server_ctx;
+
+  Listener listeners[MS_N_LISTENERS];
+  GHashTable *connections;    /* set of SmtpConnection * (owned) */
+};
+
+static const char * const listener_names[MS_N_LISTENERS] = {
+  [MS_LISTENER_SMTP] = "smtp",
+  [MS_LISTENER_SUBMISSION] = "submission",
+  [MS_LISTENER_SMTPS] = "smtps",
+};
+
+const char *
+ms_listener_kind_to_string (MsListenerKind kind)
+{
+  g_return_val_if_fail (kind < MS_N_LISTENERS, "unknown");
+  return listener_names[kind];
+}
+
+/* --- the backend the SMTP sessions see --- */
+
+/* Splits "local@domain"; returns FALSE if there is no "@". */
+static gboolean
+split_address (const char *address,
+               char **local_r,
+               const char **domain_r)
+{
+  const char *at = strrchr (address, '@');
+
+  if (at == NULL)
+    return FALSE;
+  /* User names are lower case in the store; addresses are matched without
+   * regard to case, as almost every mail system does (RFC 5321 §2.4 allows it). */
+  *local_r = g_ascii_strdown (address, at - address);
+  *domain_r = at + 1;
+  return TRUE;
+}
+
+static gboolean
+is_local_domain (gpointer data,
+                 const char *domain)
+{
+  MsServer *server = data;
+  return g_ascii_strcasecmp (domain, server->domain) == 0;
+}
+
+static MsSmtpRcptKind
+backend_classify_rcpt (gpointer data,
+                       const char *address)
+{
+  MsServer *server = data;
+  g_autofree char *local = NULL;
+  const char *domain;
+
+  if (!split_address (address, &local, &domain))
+    return MS_SMTP_RCPT_NO_ROUTE;
+  if (is_local_domain (server, domain))
+    return ms_auth_has_user (server->auth, local) ? MS_SMTP_RCPT_LOCAL
+                                                 : MS_SMTP_RCPT_NO_SUCH_USER;
+  return ms_relay_queue_has_route (server->relay_queue, domain) ? MS_SMTP_RCPT_REMOTE
+                                                               : MS_SMTP_RCPT_NO_ROUTE;
+}
+
+static gboolean
+backend_authenticate (gpointer data,
+                      const char *user,
+                      const char *password)
+{
+  MsServer *server = data;
+  g_autofree char *local = NULL;
+  const char *domain;
+
+  /* Accept "alice" and "alice@alpha.test", not another domain's alice. */
+  if (split_address (user, &local, &domain))
+    {
+      if (!is_local_domain (server, domain))
+        return FALSE;
+    }
+  else
+    local = g_ascii_strdown (user, -1);
+  return ms_auth_verify (server->auth, local, password);
+}
+
+static gboolean
+deliver_local (gpointer data,
+               const char *address,
+               const char *message,
+               gsize len,
+               GError **error)
+{
+  MsServer *server = data;
+  g_autofree char *local = NULL;
+  const char *domain;
+
+  if (!split_address (address, &local, &domain) || !ms_auth_has_user (server->auth, local))
+    {
+      g_set_error (error, MS_SERVER_ERROR, MS_SERVER_ERROR_CONFIG, "no local user %s", address);
+      return FALSE;
+    }
+  return ms_store_ensure_user (server->store, local, error) &&
+         ms_store_deliver (server->store, local, "INBOX", (const guint8 *) message, len,
+                           NULL, 0, NULL, error);
+}
+
+static gboolean
+backend_accept_message (gpointer data,
+                        const MsSmtpEnvelope *envelope,
+                        const char *message,
+                        gsize len,
+                        GError **error)
+{
+  MsServer *server = data;
+  g_autoptr(GPtrArray) remote = g_ptr_array_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint done = 0;
+
+  for (guint i = 0; i < envelope->rcpt_to->len; i++)
+    {
+      const char *rcpt = g_ptr_array_index (envelope->rcpt_to, i);
+      g_autofree char *local = NULL;
+      g_autoptr(GError) local_error = NULL;
+      const char *domain;
+
+      /* RCPT TO:<Bob@beta.test> twice delivers once. */
+      if (!g_hash_table_add (seen, g_ascii_strdown (rcpt, -1)))
+        continue;
+      if (!split_address (rcpt, &local, &domain))
+        continue;
+      if (!is_local_domain (server, domain))
+        {
+          g_ptr_array_add (remote, (gpointer) rcpt);
+          continue;
+        }
+      if (deliver_local (server, rcpt, message, len, &local_error))
+        {
+          done++;
+          continue;
+        }
+      /* Nothing delivered yet: a 451 lets the client retry the whole
+       * message. Once one copy is on disk, a retry would duplicate it, so
+       * the failed recipient gets a bounce instead. */
+      if (done == 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      ms_relay_queue_bounce (server->relay_queue, envelope->mail_from, rcpt, "4.3.0",
+                             local_error->message, NULL, message, len);
+    }
+
+  if (remote->len > 0)
+    {
+      g_ptr_array_add (remote, NULL);
+      if (!ms_relay_queue_enqueue (server->relay_queue, envelope->mail_from,
+                                   (const char * const *) remote->pdata, message, len,
+                                   error))
+        {
+          if (done == 0)
+            return FALSE;
+          g_warning ("%s: cannot queue for relay after local delivery: %s", server->domain,
+                     (*error)->message);
+          g_clear_error (error);
+        }
+    }
+  return TRUE;
+}
+
+static const MsSmtpBackend smtp_backend = {
+  backend_classify_rcpt,
+  backend_authenticate,
+  backend_accept_message,
+};
+
+/* --- connections --- */
+
+static MsEvent *
+connection_event (SmtpConnection *connection,
+                  MsEventKind kind)
+{
+  MsEvent *event = ms_event_new (kind, connection->server->domain);
+
+  ms_event_set_string (event, "session", connection->session_id);
+  ms_event_set_string (event, "proto", "smtp");
+  return event;
+}
+
+static void
+output_send (gpointer data,
+             const char *bytes,
+             gsize len)
+{
+  SmtpConnection *connection = data;
+  ms_conn_write (connection->conn, bytes, len);
+}
+
+static void
+output_start_tls (gpointer data)
+{
+  SmtpConnection *connection = data;
+  ms_conn_start_tls_server (connection->conn, connection->server->tls_server_ctx);
+}
+
+static void
+output_close (gpointer data)
+{
+  SmtpConnection *connection = data;
+  ms_conn_close_after_flush (connection->conn);
+}
+
+static void
+output_set_max_line (gpointer data,
+                     gsize max_line)
+{
+  SmtpConnection *connection = data;
+  ms_conn_set_max_line (connection->conn, max_line);
+}
+
+static const MsSmtpOutput smtp_output = {
+  output_send,
+  output_start_tls,
+  output_close,
+  output_set_max_line,
+};
+
+static void
+conn_line_cb (MsConn *conn,
+              const char *line,
+              gsize len,
+              MsLineFlags flags,
+              gpointer user_data)
+{
+  SmtpConnection *connection = user_data;
+  ms_smtp_session_feed_line (connection->session, line, len, flags);
+}
+
+static void
+conn_tls_done_cb (MsConn *conn,
+                  gboolean ok,
+                  const char *error,
+                  gpointer user_data)
+{
+  SmtpConnection *connection = user_data;
+
+  if (ms_trace_bus_is_active (connection->server->bus))
+    {
+      MsEvent *event = connection_event (connection, MS_EVENT_TLS);
+
+      ms_event_set_bool (event, "success", ok);
+      if (ok)
+        {
+          ms_event_set_string (event, "version", ms_conn_get_tls_version (conn));
+          ms_event_set_string (event, "cipher", ms_conn_get_tls_cipher (conn));
+          ms_event_set_string (event, "subject", ms_conn_get_tls_subject (conn));
+        }
+      else
+        ms_event_set_string (event, "error", error);
+      ms_trace_bus_emit (connection->server->bus, event);
+    }
+
+  if (connection->kind == MS_LISTENER_SMTPS)
+    {
+      /* Implicit TLS (RFC 8314 §3.3): the greeting comes after the handshake. */
+      if (ok)
+        ms_smtp_session_start (connection->session);
+      return;
+    }
+  ms_smtp_session_tls_done (connection->session, ok);
+}
+
+static void
+conn_idle_cb (MsConn *conn,
+              gpointer user_data)
+{
+  SmtpConnection *connection = user_data;
+  ms_smtp_session_timeout (connection->session);
+}
+
+static void
+smtp_connection_free (SmtpConnection *connection)
+{
+  g_clear_pointer (&connection->session, ms_smtp_session_free);
+  g_clear_pointer (&connection->conn, ms_conn_unref);
+  g_free (connection->session_id);
+  g_free (connection);
+}
+
+static void
+conn_closed_cb (MsConn *conn,
+                const char *reason,
+                gpointer user_data)
+{
+  SmtpConnection *connection = user_data;
+  MsServer *server = connection->server;
+
+  if (ms_trace_bus_is_active (server->bus))
+    {
+      MsEvent *event = connection_event (connection, MS_EVENT_SESSION_CLOSE);
+
+      ms_event_set_string (event, "reason", reason);
+      if (connection->session != NULL)
+        ms_event_set_string (event, "state",
+                             ms_smtp_state_to_string (ms_smtp_session_get_state (connection->session)));
+      ms_trace_bus_emit (server->bus, event);
+    }
+  /* Frees the connection, and with it the session and our conn reference. */
+  g_hash_table_remove (server->connections, connection);
+}
+
+static const MsConnCallbacks conn_callbacks = {
+  .line = conn_line_cb,
+  .tls_done = conn_tls_done_cb,
+  .idle = conn_idle_cb,
+  .closed = conn_closed_cb,
+};
+
+static gboolean
+incoming_cb (GSocketService *service,
+             GSocketConnection *socket_connection,
+             GObject *source_object,
+             gpointer user_data)
+{
+  Listener *listener = user_data;
+  MsServer *server = listener->server;
+  SmtpConnection *connection;
+  MsConnLimits limits = { 0 };
+  MsSmtpSessionConfig session_config = { 0 };
+  GSocket *socket = g_socket_connection_get_socket (socket_connection);
+
+  /* Replies are small and each waits on the client: do not let Nagle's
+   * algorithm hold one back. */
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+
+  limits.max_line = 12288;
+  limits.idle_timeout_s = server->idle_timeout_s;
+
+  connection = g_new0 (SmtpConnection, 1);
+  connection->server = server;
+  connection->kind = listener->kind;
+  connection->session_id = server->bus != NULL ? ms_trace_bus_new_session_id (server->bus, "smtp")
+                                               : g_strdup ("smtp");
+  connection->conn = ms_conn_new (socket_connection, &limits, &conn_callbacks, connection);
+  g_hash_table_add (server->connections, connection);
+
+  session_config.hostname = server->domain;
+  session_config.port_kind = listener->kind == MS_LISTENER_SMTP ? MS_SMTP_PORT_MTA
+                             : listener->kind == MS_LISTENER_SUBMISSION ? MS_SMTP_PORT_SUBMISSION
+                             : MS_SMTP_PORT_SMTPS;
+  session_config.tls_available = server->tls_server_ctx != NULL;
+  session_config.tls_active = listener->kind == MS_LISTENER_SMTPS;
+  session_config.peer = ms_conn_get_peer (connection->conn);
+  session_config.max_message_size = server->max_message_size;
+  session_config.bus = server->bus;
+  session_config.server_name = server->domain;
+  session_config.session_id = connection->session_id;
+  connection->session = ms_smtp_session_new (&session_config, &smtp_backend, server,
+                                             &smtp_output, connection);
+
+  if (ms_trace_bus_is_active (server->bus))
+    {
+      MsEvent *event = connection_event (connection, MS_EVENT_SESSION_OPEN);
+
+      ms_event_set_string (event, "peer", ms_conn_get_peer (connection->conn));
+      ms_event_set_string (event, "local", ms_conn_get_local (connection->conn));
+      ms_event_set_string (event, "listener", ms_listener_kind_to_string (listener->kind));
+      ms_event_set_bool (event, "tls", listener->kind == MS_LISTENER_SMTPS);
+      ms_trace_bus_emit (server->bus, event);
+    }
+
+  ms_conn_start (connection->conn);
+  if (g_hash_table_size (server->connections) > server->max_connections)
+    {
+      /* RFC 5321 §3.8: a server may refuse with 421 at connection time. */
+      ms_conn_write_line (connection->conn, "421 4.7.0 Too many connections, try again later");
+      ms_conn_close_after_flush (connection->conn);
+    }
+  else if (listener->kind == MS_LISTENER_SMTPS)
+    ms_conn_start_tls_server (connection->conn, server->tls_server_ctx);
+  else
+    ms_smtp_session_start (connection->session);
+  return TRUE;
+}
+
+/* --- the server --- */
+
+MsServer *
+ms_server_new (const MsServerConfig *config,
+               MsTraceBus *bus,
+               GError **error)
+{
+  g_autoptr(MsServer) server = NULL;
+  g_autofree char *auth_path = NULL;
+  g_autofree char *mail_dir = NULL;
+  g_autofree char *queue_dir = NULL;
+  g_autofree char *tls_dir = NULL;
+  g_autofree char *cert_path = NULL;
+  g_autofree char *key_path = NULL;
+  MsRelayQueueConfig relay_config = { 0 };
+
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (config->domain != NULL && config->data_dir != NULL, NULL);
+
+  server = g_new0 (MsServer, 1);
+  server->domain = g_ascii_strdown (config->domain, -1);
+  server->data_dir = g_strdup (config->data_dir);
+  server->listen_address = g_strdup (config->listen_address ? config->listen_address
+                                                            : "127.0.0.1");
+  memcpy (server->requested_ports, config->ports, sizeof server->requested_ports);
+  server->max_message_size = config->max_message_size ? config->max_message_size
+                                                      : 10 * 1024 * 1024;
+  server->max_connections = config->max_connections ? config->max_connections : 1000;
+  server->idle_timeout_s = config->idle_timeout_s ? config->idle_timeout_s : 300;
+  server->bus = bus != NULL ? ms_trace_bus_ref (bus) : NULL;
+  server->connections = g_hash_table_new_full (NULL, NULL,
+                                               (GDestroyNotify) smtp_connection_free, NULL);
+  for (guint i = 0; i < MS_N_LISTENERS; i++)
+    {
+      server->listeners[i].server = server;
+      server->listeners[i].kind = i;
+    }
+
+  if (g_mkdir_with_parents (server->data_dir, 0700) != 0)
+    {
+      g_set_error (error, MS_SERVER_ERROR, MS_SERVER_ERROR_CONFIG,
+                   "cannot create data directory %s: %s", server->data_dir, g_strerror (errno));
+      return NULL;
+    }
+
+  auth_path = g_build_filename (server->data_dir, "users.conf", NULL);
+  server->auth = ms_auth_new (auth_path, error);
+  if (server->auth == NULL)
+    return NULL;
+
+  mail_dir = g_build_filename (server->data_dir, "mail", NULL);
+  if (g_mkdir_with_parents (mail_dir, 0700) != 0)
+    {
+      g_set_error (error, MS_SERVER_ERROR, MS_SERVER_ERROR_CONFIG,
+                   "cannot create %s: %s", mail_dir, g_strerror (errno));
+      return NULL;
+    }
+  server->store = ms_store_new (mail_dir, server->domain, bus);
+
+  tls_dir = g_build_filename (server->data_dir, "tls", NULL);
+  if (!ms_tls_ensure_self_signed (tls_dir, server->domain, &cert_path, &key_path, error))
+    return NULL;
+  server->tls_server_ctx = ms_tls_server_context_new (cert_path, key_path, error);
+  if (server->tls_server_ctx == NULL)
+    return NULL;
+
+  queue_dir = g_build_filename (server->data_dir, "queue", NULL);
+  relay_config.queue_dir = queue_dir;
+  relay_config.hostname = server->domain;
+  relay_config.bus = bus;
+  relay_config.server_name = server->domain;
+  relay_config.retry_intervals_s = config->retry_intervals_s;
+  relay_config.n_retry_intervals = config->n_retry_intervals;
+  relay_config.is_local_domain = is_local_domain;
+  relay_config.deliver_local = deliver_local;
+  relay_config.local_data = server;
+  server->relay_queue = ms_relay_queue_new (&relay_config, error);
+  if (server->relay_queue == NULL)
+    return NULL;
+
+  return g_steal_pointer (&server);
+}
+
+static gboolean
+listener_start (MsServer *server,
+                Listener *listener,
+                GError **error)
+{
+  guint requested = server->requested_ports[listener->kind];
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  if (requested == 0)
+    return TRUE;
+
+  address = g_inet_address_new_from_string (server->listen_address);
+  if (address == NULL)
+    {
+      g_set_error (error, MS_SERVER_ERROR, MS_SERVER_ERROR_CONFIG,
+                   "not an IP address: %s", server->listen_address);
+      return FALSE;
+    }
+  socket_address = g_inet_socket_address_new (address,
+                                              requested == MS_SERVER_PORT_ANY ? 0 : requested);
+  listener->service = g_socket_service_new ();
+  /* The default backlog of 10 drops connections under a burst. */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (listener->service), 1024);
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (listener->service), socket_address,
+                                      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
+                                      &effective, error))
+    {
+      g_prefix_error (error, "%s: cannot listen on %s port %u: ", server->domain,
+                      ms_listener_kind_to_string (listener->kind), requested);
+      g_clear_object (&listener->service);
+      return FALSE;
+    }
+  listener->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_signal_connect (listener->service, "incoming", G_CALLBACK (incoming_cb), listener);
+  g_socket_service_start (listener->service);
+  return TRUE;
+}
+
+gboolean
+ms_server_start (MsServer *server,
+                 GError **error)
+{
+  g_return_val_if_fail (server != NULL, FALSE);
+
+  for (guint i = 0; i < MS_N_LISTENERS; i++)
+    {
+      if (!listener_start (server, &server->listeners[i], error))
+        {
+          ms_server_stop (server);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+void
+ms_server_stop (MsServer *server)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_if_fail (server != NULL);
+
+  for (guint i = 0; i < MS_N_LISTENERS; i++)
+    {
+      Listener *listener = &server->listeners[i];
+
+      if (listener->service == NULL)
+        continue;
+      g_socket_service_stop (listener->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (listener->service));
+      g_signal_handlers_disconnect_by_data (listener->service, listener);
+      g_clear_object (&listener->service);
+      listener->port = 0;
+    }
+
+  g_hash_table_iter_init (&iter, server->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      SmtpConnection *connection = key;
+      ms_smtp_session_shutdown (connection->session);
+    }
+}
+
+void
+ms_server_free (MsServer *server)
+{
+  if (server == NULL)
+    return;
+
+  ms_server_stop (server);
+  /* Sessions still open are dropped with the server. */
+  g_hash_table_unref (server->connections);
+  g_clear_pointer (&server->relay_queue, ms_relay_queue_free);
+  g_clear_pointer (&server->store, ms_store_free);
+  g_clear_pointer (&server->auth, ms_auth_free);
+  g_clear_pointer (&server->tls_server_ctx, SSL_CTX_free);
+  g_clear_pointer (&server->bus, ms_trace_bus_unref);
+  g_free (server->domain);
+  g_free (server->data_dir);
+  g_free (server->listen_address);
+  g_free (server);
+}
+
+const char *
+ms_server_get_domain (MsServer *server)
+{
+  g_return_val_if_fail (server != NULL, NULL);
+  return server->domain;
+}
+
+const char *
+ms_server_get_data_dir (MsServer *server)
+{
+  g_return_val_if_fail (server != NULL, NULL);
+  return server->data_dir;
+}
+
+guint16
+ms_server_get_port (MsServer *server,
+                    MsListenerKind kind)
+{
+  g_return_val_if_fail (server != NULL && kind < MS_N_LISTENERS, 0);
+  return server->listeners[kind].port;
+}
+
+guint
+ms_server_get_connection_count (MsServer *server)
+{
+  g_return_val_if_fail (server != NULL, 0);
+  return g_hash_table_size (server->connections);
+}
+
+MsStore *
+ms_server_get_store (MsServer *server)
+{
+  g_return_val_if_fail (server != NULL, NULL);
+  return server->store;
+}
+
+MsAuth *
+ms_server_get_auth (MsServer *server)
+{
+  g_return_val_if_fail (server != NULL, NULL);
+  return server->auth;
+}
+
+MsRelayQueue *
+ms_server_get_relay_queue (MsServer *server)
+{
+  g_return_val_if_fail (server != NULL, NULL);
+  return server->relay_queue;
+}
+
+void
+ms_server_add_route (MsServer *server,
+                     const char *domain,
+                     const char *host,
+                     guint16 port)
+{
+  g_return_if_fail (server != NULL);
+  ms_relay_queue_add_route (server->relay_queue, domain, host, port);
+}
+
+gboolean
+ms_server_set_password (MsServer *server,
+                        const char *user,
+                        const char *password,
+                        GError **error)
+{
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (server != NULL, FALSE);
+
+  name = g_ascii_strdown (user, -1);
+  return ms_auth_set_password (server->auth, name, password, error) &&
+         ms_store_ensure_user (server->store, name, error);
+}

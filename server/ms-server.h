@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "ms-auth.h"
+#include "ms-relay-queue.h"
+#include "ms-store.h"
+#include "ms-trace-bus.h"
+
+G_BEGIN_DECLS
+
+/* MsServer: one mail domain (alpha.test, say) with its listeners, users,
+ * store and relay queue, all on the thread-default main context. Its files
+ * live under `data_dir`:
+ *   mail/<user>/    each user's Maildir++ (see ms-store.h)
+ *   users.conf      users and salted password hashes (see ms-auth.h)
+ *   queue/          the outbound relay queue (see ms-relay-queue.h)
+ *   tls/            cert.pem and key.pem, self-signed on first run */
+typedef struct _MsServer MsServer;
+
+typedef enum {
+  MS_LISTENER_SMTP,           /* like 25 */
+  MS_LISTENER_SUBMISSION,     /* like 587 */
+  MS_LISTENER_SMTPS,          /* like 465 */
+  MS_N_LISTENERS
+} MsListenerKind;
+
+const char *ms_listener_kind_to_string (MsListenerKind kind);
+
+#define MS_SERVER_PORT_ANY 65536
+
+typedef struct {
+  const char *domain;
+  const char *data_dir;
+  const char *listen_address;    /* default "127.0.0.1" */
+  /* 0 turns a listener off; MS_SERVER_PORT_ANY picks a free port (tests). */
+  guint ports[MS_N_LISTENERS];
+  gsize max_message_size;        /* default 10 MiB */
+  guint max_connections;         /* default 1000 */
+  guint idle_timeout_s;          /* default 300 (RFC 5321 §4.5.3.2.7) */
+  const guint *retry_intervals_s; /* relay backoff; NULL for the default */
+  guint n_retry_intervals;
+} MsServerConfig;
+
+#define MS_SERVER_ERROR (ms_server_error_quark ())
+GQuark ms_server_error_quark (void);
+typedef enum {
+  MS_SERVER_ERROR_CONFIG,
+} MsServerError;
+
+/* Opens (creating if needed) the server's files. `bus` may be NULL. */
+MsServer *ms_server_new (const MsServerConfig *config, MsTraceBus *bus, GError **error);
+/* Binds the listeners whose port is not 0. */
+gboolean ms_server_start (MsServer *server, GError **error);
+/* Closes the listeners and sends 421 to every open session. */
+void ms_server_stop (MsServer *server);
+void ms_server_free (MsServer *server);
+
+const char *ms_server_get_domain (MsServer *server);
+const char *ms_server_get_data_dir (MsServer *server);
+guint16 ms_server_get_port (MsServer *server, MsListenerKind kind);
+guint ms_server_get_connection_count (MsServer *server);
+/* Borrowed. */
+MsStore *ms_server_get_store (MsServer *server);
+MsAuth *ms_server_get_auth (MsServer *server);
+MsRelayQueue *ms_server_get_relay_queue (MsServer *server);
+
+/* Mail for `domain` is relayed to host:port (our stand-in for DNS MX). */
+void ms_server_add_route (MsServer *server, const char *domain, const char *host, guint16 port);
+/* Creates the user or changes the password, and makes the user's INBOX. */
+gboolean ms_server_set_password (MsServer *server, const char *user, const char *password,
+                                 GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsServer, ms_server_free)
+
+G_END_DECLS
