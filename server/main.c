@@ -287,10 +287,13 @@ main (int argc,
                   "Try \"mailscope-server --help\".\n", argv[1]);
       return 2;
     }
-  if (options.demo && (options.domain != NULL || options.users != NULL))
+  if (options.demo && (options.domain != NULL || options.users != NULL ||
+                       options.ports[MS_LISTENER_SMTP] >= 0 ||
+                       options.ports[MS_LISTENER_SUBMISSION] >= 0 ||
+                       options.ports[MS_LISTENER_SMTPS] >= 0))
     {
-      g_printerr ("mailscope-server: --demo makes its own domains and users; "
-                  "drop --domain and --user\n");
+      g_printerr ("mailscope-server: --demo has its own domains, users and ports; "
+                  "drop --domain, --user and the --*-port flags\n");
       return 2;
     }
 
