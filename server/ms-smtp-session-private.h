@@ -49,6 +49,7 @@ struct _MsSmtpSession {
   gboolean message_too_big;
   gboolean message_bare_lf;
   gboolean message_line_too_long;
+  gboolean last_line_bare_lf;  /* the line before this one ended in a bare LF */
   guint message_id_counter;
 };
 

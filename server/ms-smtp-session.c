@@ -344,21 +344,40 @@ feed_data_line (MsSmtpSession *session,
                 gsize len,
                 MsLineFlags flags)
 {
-  /* §2.3.8: bare LF is not a line ending. We refuse any message that holds
-   * one rather than guess, which also closes the "SMTP smuggling" hole; a
-   * "." ended by a bare LF still ends the message, so a student typing into
-   * nc without -C gets a clear 550 rather than a hang. */
-  if (flags & MS_LINE_FLAG_BARE_LF)
-    session->message_bare_lf = TRUE;
-  if (flags & MS_LINE_FLAG_TOO_LONG)
-    session->message_line_too_long = TRUE;
+  gboolean bare_lf = (flags & MS_LINE_FLAG_BARE_LF) != 0;
+  gboolean previous_bare_lf = session->last_line_bare_lf;
 
+  session->last_line_bare_lf = bare_lf;
+
+  /* §2.3.8: a bare LF is not a line ending. The message ends only at
+   * CRLF "." CRLF. A "." next to a bare LF is ambiguous: a server that
+   * ended the message there would run what follows as commands while the
+   * sending server thought it was still the message ("SMTP smuggling").
+   * So we refuse and close, as Postfix does; nothing after it is read. A
+   * student typing into nc without -C gets this clear reply, not a hang. */
+  if (len == 1 && line[0] == '.' && (bare_lf || previous_bare_lf))
+    {
+      trace_data (session);
+      _ms_smtp_set_state (session, MS_SMTP_STATE_READY);
+      _ms_smtp_reset_transaction (session);
+      _ms_smtp_reply (session, 521, "5.5.2",
+                      "Bare LF received next to the final \".\"; lines must end with CRLF "
+                      "(RFC 5321 section 2.3.8; with nc, use nc -C). Closing connection");
+      _ms_smtp_close (session);
+      return;
+    }
   if (len == 1 && line[0] == '.')
     {
       trace_data (session);
       _ms_smtp_data_finish (session);
       return;
     }
+
+  /* Any other bare LF refuses the message when it ends (550 5.6.0). */
+  if (bare_lf)
+    session->message_bare_lf = TRUE;
+  if (flags & MS_LINE_FLAG_TOO_LONG)
+    session->message_line_too_long = TRUE;
 
   if (line[0] == '.')
     {
@@ -399,6 +418,9 @@ ms_smtp_session_feed_line (MsSmtpSession *session,
 
   g_return_if_fail (session != NULL);
   g_return_if_fail (line != NULL);
+
+  if (session->state != MS_SMTP_STATE_DATA)
+    session->last_line_bare_lf = (flags & MS_LINE_FLAG_BARE_LF) != 0;
 
   switch (session->state)
     {

@@ -347,9 +347,52 @@ test_bare_lf_refused (Fixture *fixture,
 
   run_exchanges (fixture, exchanges, G_N_ELEMENTS (exchanges));
   ms_smtp_session_feed_line (fixture->session, "Subject: x", 10, MS_LINE_FLAG_BARE_LF);
+  ms_smtp_session_feed_line (fixture->session, "body", 4, MS_LINE_FLAG_NONE);
   g_string_truncate (fixture->output, 0);
   ms_smtp_session_feed_line (fixture->session, ".", 1, MS_LINE_FLAG_NONE);
   g_assert_true (g_str_has_prefix (fixture->output->str, "550 5.6.0"));
+  g_assert_cmpuint (fixture->accepted->len, ==, 0);
+  g_assert_false (fixture->closed);
+}
+
+/* "body<LF>.<CR><LF>MAIL FROM..." is one message to a sending server that
+ * passes bare LF through; ending the message at that "." would run the
+ * smuggled commands. */
+static void
+test_bare_lf_dot_closes (Fixture *fixture,
+                         gconstpointer user_data)
+{
+  static const struct {
+    MsLineFlags body_flags;
+    MsLineFlags dot_flags;
+  } cases[] = {
+    { MS_LINE_FLAG_BARE_LF, MS_LINE_FLAG_NONE },
+    { MS_LINE_FLAG_NONE, MS_LINE_FLAG_BARE_LF },
+    { MS_LINE_FLAG_BARE_LF, MS_LINE_FLAG_BARE_LF },
+  };
+  static const Exchange exchanges[] = {
+    { "EHLO x", "250-" },
+    { "MAIL FROM:<a@b.test>", "250 " },
+    { "RCPT TO:<alice@alpha.test>", "250 " },
+    { "DATA", "354 " },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_clear_pointer (&fixture->session, ms_smtp_session_free);
+      fixture->closed = FALSE;
+      fixture_start (fixture, MS_SMTP_PORT_MTA, TRUE);
+      run_exchanges (fixture, exchanges, G_N_ELEMENTS (exchanges));
+      ms_smtp_session_feed_line (fixture->session, "body", 4, cases[i].body_flags);
+      g_string_truncate (fixture->output, 0);
+      ms_smtp_session_feed_line (fixture->session, ".", 1, cases[i].dot_flags);
+      g_assert_true (g_str_has_prefix (fixture->output->str, "521 5.5.2"));
+      g_assert_true (fixture->closed);
+      g_string_truncate (fixture->output, 0);
+      ms_smtp_session_feed_line (fixture->session, "MAIL FROM:<evil@b.test>", 23,
+                                 MS_LINE_FLAG_NONE);
+      g_assert_cmpstr (fixture->output->str, ==, "");
+    }
   g_assert_cmpuint (fixture->accepted->len, ==, 0);
 }
 
@@ -590,6 +633,7 @@ main (int argc,
   ADD ("too-many-recipients", test_too_many_recipients, MS_SMTP_PORT_MTA);
   ADD ("size-limit", test_size_limit, MS_SMTP_PORT_MTA);
   ADD ("bare-lf-refused", test_bare_lf_refused, MS_SMTP_PORT_MTA);
+  ADD ("bare-lf-dot-closes", test_bare_lf_dot_closes, MS_SMTP_PORT_MTA);
   ADD ("nul-and-long-lines", test_nul_and_long_lines, MS_SMTP_PORT_MTA);
   ADD ("too-many-errors", test_too_many_errors, MS_SMTP_PORT_MTA);
   ADD ("submission-auth-plain", test_submission_auth_plain, MS_SMTP_PORT_SUBMISSION);
