@@ -1,0 +1,485 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared helpers for Mailscope's integration tests.
+
+Each test starts mailscope-server as a subprocess on free loopback ports, in a
+data directory of its own, waits for "Ready." on its standard output, talks
+to it with a real client (smtplib, curl, swaks, mailscope-client or a raw
+socket), and kills it in tearDown. Messages are checked on disk: the Maildir
+file must be the message sent, byte for byte, once the Received: header the
+server adds (RFC 5321 section 4.4) is taken off the top.
+
+The executables come from the environment, as meson test sets it:
+MAILSCOPE_SERVER and MAILSCOPE_CLIENT.
+"""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_S = 15
+WAIT_TIMEOUT_S = 15
+SOCKET_TIMEOUT_S = 10
+SANITIZER_MARKS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer")
+
+# A message whose lines exercise dot-stuffing (RFC 5321 section 4.5.2): a
+# line that begins with a dot, a line of two dots, and a dot inside a line.
+# It never holds a line of a single dot, which would end the data early in
+# a client that does not stuff.
+DOT_MESSAGE_LINES = [
+    b"From: Alice <alice@example.test>",
+    b"To: Bob <bob@example.test>",
+    b"Subject: dots and more dots",
+    b"Message-ID: <dots-1@example.test>",
+    b"",
+    b"Dear Bob,",
+    b".hidden",
+    b"..",
+    b"a . b",
+    b"...three leading dots",
+    b"trailing dot.",
+    b"",
+    b"  indented line",
+    b"-- ",
+    b"Alice",
+]
+
+
+def message_bytes(lines, subject=None):
+    """Joins `lines` with CRLF, ending in CRLF; optionally replaces Subject."""
+    if subject is not None:
+        lines = [b"Subject: " + subject.encode() if l.startswith(b"Subject:") else l
+                 for l in lines]
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def dot_message(subject="dots and more dots"):
+    return message_bytes(DOT_MESSAGE_LINES, subject)
+
+
+def dot_stuff(message):
+    """The message as it goes on the wire after DATA, with the final dot."""
+    lines = message.split(b"\r\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = [b"." + l if l.startswith(b".") else l for l in lines]
+    return b"\r\n".join(out) + b"\r\n.\r\n"
+
+
+def free_port():
+    """A loopback port that was free a moment ago (bind to 0, then close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def insecure_tls_context():
+    """The servers use a self-signed certificate: no verification."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def strip_header_fields(data, count=1, name=b"Received:"):
+    """Removes the first `count` header fields, each with its continuation
+    lines (RFC 5322 section 2.2.3: lines beginning with SP or HTAB; the
+    server folds with a TAB), and checks each of them is a `name` field.
+    Returns (removed, rest)."""
+    removed = []
+    rest = data
+    for _ in range(count):
+        if not rest[:len(name)].lower() == name.lower():
+            raise AssertionError("expected a %r header field at the top, got %r"
+                                 % (name, rest[:80]))
+        end = rest.find(b"\n")
+        while end >= 0 and end + 1 < len(rest) and rest[end + 1:end + 2] in (b"\t", b" "):
+            end = rest.find(b"\n", end + 1)
+        if end < 0:
+            raise AssertionError("unterminated header field %r" % rest[:80])
+        removed.append(rest[:end + 1])
+        rest = rest[end + 1:]
+    return removed, rest
+
+
+def wait_for(predicate, timeout=WAIT_TIMEOUT_S, interval=0.05, what="condition"):
+    """Polls `predicate` until it returns something true; returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Server:
+    """One mailscope-server process for one domain."""
+
+    def __init__(self, test_dir, domain, users=(), routes=(), trace=None,
+                 reveal_secrets=False, max_message_size=None, data_dir=None,
+                 smtp=True, submission=True, smtps=True, ports=None):
+        self.domain = domain
+        self.data_dir = data_dir or os.path.join(test_dir, domain + "-data")
+        self.users = list(users)
+        self.routes = list(routes)
+        self.trace = trace
+        self.reveal_secrets = reveal_secrets
+        self.max_message_size = max_message_size
+        if ports is None:
+            ports = {
+                "smtp": free_port() if smtp else 0,
+                "submission": free_port() if submission else 0,
+                "smtps": free_port() if smtps else 0,
+            }
+        self.ports = dict(ports)
+        self.log_path = os.path.join(test_dir, "%s-%d.log" % (domain, time.monotonic_ns()))
+        self.process = None
+        self.output = []
+        self._reader = None
+
+    @property
+    def smtp_port(self):
+        return self.ports["smtp"]
+
+    @property
+    def submission_port(self):
+        return self.ports["submission"]
+
+    @property
+    def smtps_port(self):
+        return self.ports["smtps"]
+
+    def argv(self):
+        if not os.environ.get("MAILSCOPE_SERVER"):
+            raise AssertionError("MAILSCOPE_SERVER is not set: run these tests with "
+                                 "`meson test --suite integration`, or set it to the "
+                                 "built server/mailscope-server")
+        argv = [os.environ["MAILSCOPE_SERVER"],
+                "--data-dir", self.data_dir,
+                "--domain", self.domain,
+                "--listen", HOST,
+                "--smtp-port", str(self.ports["smtp"]),
+                "--submission-port", str(self.ports["submission"]),
+                "--smtps-port", str(self.ports["smtps"])]
+        for user in self.users:
+            argv += ["--user", user]
+        for route in self.routes:
+            argv += ["--route", route]
+        if self.trace:
+            argv += ["--trace", self.trace]
+        if self.reveal_secrets:
+            argv.append("--reveal-secrets")
+        if self.max_message_size is not None:
+            argv += ["--max-message-size", str(self.max_message_size)]
+        return argv
+
+    def start(self):
+        """Starts the server and waits for "Ready." on its standard output."""
+        log = open(self.log_path, "ab")
+        env = dict(os.environ)
+        env.setdefault("G_DEBUG", "fatal-criticals")
+        self.process = subprocess.Popen(self.argv(), stdout=subprocess.PIPE, stderr=log,
+                                        stdin=subprocess.DEVNULL, env=env)
+        log.close()
+        ready = threading.Event()
+
+        def read_stdout(process=self.process):
+            for line in process.stdout:
+                self.output.append(line.decode(errors="replace"))
+                if line.startswith(b"Ready."):
+                    ready.set()
+            ready.set()
+
+        self._reader = threading.Thread(target=read_stdout, daemon=True)
+        self._reader.start()
+        if not ready.wait(READY_TIMEOUT_S) or self.process.poll() is not None:
+            self.kill()
+            raise AssertionError("mailscope-server did not get ready: %s\nstdout: %s\n"
+                                 "stderr: %s" % (" ".join(self.argv()), "".join(self.output),
+                                                 self.stderr()))
+        return self
+
+    def stderr(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def kill(self):
+        """SIGKILL: nothing is flushed, nothing is closed cleanly."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        if self._reader is not None:
+            self._reader.join(5)
+        self.process.stdout.close()
+        self.process = None
+
+    def stop(self):
+        """SIGTERM, as Ctrl-C would; SIGKILL if it does not go in 5 s."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        code = self.process.poll()
+        self.kill()
+        return code
+
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+    # --- the store on disk ---
+
+    def domain_dir(self):
+        return os.path.join(self.data_dir, self.domain)
+
+    def maildir(self, user, sub="new"):
+        return os.path.join(self.domain_dir(), "mail", user, sub)
+
+    def message_files(self, user, sub="new"):
+        """Paths of the files in a user's INBOX new/ (or cur/, tmp/), sorted."""
+        path = self.maildir(user, sub)
+        try:
+            names = sorted(n for n in os.listdir(path) if not n.startswith("."))
+        except FileNotFoundError:
+            return []
+        return [os.path.join(path, n) for n in names]
+
+    def messages(self, user, sub="new"):
+        out = []
+        for path in self.message_files(user, sub):
+            with open(path, "rb") as f:
+                out.append(f.read())
+        return out
+
+    def wait_messages(self, user, count=1, timeout=WAIT_TIMEOUT_S):
+        return wait_for(lambda: len(self.message_files(user)) >= count and self.messages(user),
+                        timeout, what="%d message(s) in %s's new/ on %s"
+                        % (count, user, self.domain))
+
+    def queue_files(self):
+        out = []
+        for root, _dirs, files in os.walk(os.path.join(self.domain_dir(), "queue")):
+            out += [os.path.join(root, f) for f in files]
+        return sorted(out)
+
+    def trace_events(self):
+        """The trace file's events so far (the recorder flushes every 200 ms)."""
+        try:
+            with open(self.trace, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        # Only whole lines: the last one may be half written.
+        lines = data.split(b"\n")
+        return [json.loads(l) for l in lines[:-1] if l]
+
+
+class RawSmtp:
+    """A line-level SMTP client on a plain socket, for input no real client
+    would send."""
+
+    def __init__(self, port, host=HOST, tls=False):
+        self.sock = socket.create_connection((host, port), timeout=SOCKET_TIMEOUT_S)
+        if tls:
+            self.sock = insecure_tls_context().wrap_socket(self.sock)
+        self.buffer = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def send_line(self, line):
+        if isinstance(line, str):
+            line = line.encode()
+        self.send(line + b"\r\n")
+
+    def _read_line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("connection closed; pending %r" % self.buffer)
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        """Reads one reply (all its lines). Returns (code, [texts])."""
+        texts = []
+        while True:
+            line = self._read_line()
+            if len(line) < 3 or not line[:3].isdigit():
+                raise AssertionError("malformed reply line %r" % line)
+            texts.append(line[4:].decode(errors="replace"))
+            if line[3:4] != b"-":
+                return int(line[:3]), texts
+
+    def command(self, line):
+        self.send_line(line)
+        return self.reply()
+
+    def closed_by_peer(self, timeout=5):
+        """TRUE when the server closes the connection (EOF) within `timeout`."""
+        if self.buffer:
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def greet(self, name="client.test"):
+        code, texts = self.reply()
+        assert code == 220, (code, texts)
+        code, texts = self.command("EHLO " + name)
+        assert code == 250, (code, texts)
+        return texts
+
+    def auth_plain(self, user, password):
+        token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+        return self.command("AUTH PLAIN " + token)
+
+
+def which(program):
+    return shutil.which(program)
+
+
+class ServerTestCase(unittest.TestCase):
+    """Gives each test a temporary directory and kills every server it
+    started in tearDown, whatever happened."""
+
+    maxDiff = None
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mailscope-integ-")
+        self.servers = []
+
+    def tearDown(self):
+        for server in self.servers:
+            try:
+                server.kill()
+            except Exception as e:  # noqa: BLE001 -- keep killing the others
+                print("could not kill a server: %s" % e, file=sys.stderr)
+        outcome = getattr(self, "_outcome", None)
+        failed = outcome is not None and not getattr(outcome, "success", True)
+        sanitizer_reports = []
+        for server in self.servers:
+            err = server.stderr()
+            # Under -Db_sanitize=address,undefined, UBSan reports and goes on:
+            # a report anywhere in a server's stderr fails the test.
+            if any(mark in err for mark in SANITIZER_MARKS):
+                sanitizer_reports.append("%s:\n%s" % (server.domain, err))
+            elif err and (failed or os.environ.get("MAILSCOPE_KEEP_TMP")):
+                print("--- stderr of %s ---\n%s" % (server.domain, err), file=sys.stderr)
+        if not os.environ.get("MAILSCOPE_KEEP_TMP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if sanitizer_reports:
+            self.fail("sanitizer report from the server:\n" + "\n".join(sanitizer_reports))
+
+    def new_server(self, domain="example.test", users=("alice:alicepw", "bob:bobpw"),
+                   **kwargs):
+        """A server that is not started yet (its ports are chosen), so that
+        two servers can route to each other."""
+        server = Server(self.tmp, domain, users=users, **kwargs)
+        self.servers.append(server)
+        return server
+
+    def start_server(self, domain="example.test", users=("alice:alicepw", "bob:bobpw"),
+                     **kwargs):
+        return self.new_server(domain, users, **kwargs).start()
+
+    def restart(self, server):
+        """The same server again, on the same ports and data directory."""
+        again = Server(self.tmp, server.domain, users=server.users, routes=server.routes,
+                       trace=server.trace, reveal_secrets=server.reveal_secrets,
+                       max_message_size=server.max_message_size, data_dir=server.data_dir,
+                       ports=server.ports)
+        self.servers.append(again)
+        return again.start()
+
+    def send_raw(self, port, mail_from, rcpts, message, helo="client.test"):
+        """A whole transaction on a raw socket; returns the reply to the final dot."""
+        with RawSmtp(port) as smtp:
+            smtp.greet(helo)
+            code, texts = smtp.command("MAIL FROM:<%s>" % mail_from)
+            self.assertEqual(code, 250, texts)
+            for rcpt in rcpts:
+                code, texts = smtp.command("RCPT TO:<%s>" % rcpt)
+                self.assertEqual(code, 250, texts)
+            code, texts = smtp.command("DATA")
+            self.assertEqual(code, 354, texts)
+            smtp.send(dot_stuff(message))
+            reply = smtp.reply()
+            smtp.command("QUIT")
+            return reply
+
+    def write_file(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def assertDelivered(self, stored, sent, received_headers=1):
+        """`stored` is `sent` with `received_headers` Received: fields on top."""
+        removed, rest = strip_header_fields(stored, received_headers)
+        for field in removed:
+            # "Received: from ...", then "\tby ... with ... id ..." and, for
+            # one recipient, "\tfor <...>; date": CRLF line ends throughout.
+            lines = field.split(b"\r\n")
+            self.assertEqual(lines[-1], b"", field)
+            self.assertIn(len(lines) - 1, (2, 3), field)
+            for line in lines[1:-1]:
+                self.assertTrue(line.startswith(b"\t"), field)
+            self.assertNotIn(b"\n", b"".join(lines), field)
+        self.assertEqual(rest, sent)
+        return removed
+
+    def assertReply(self, reply, code, enhanced=None):
+        got_code, texts = reply
+        self.assertEqual(got_code, code, texts)
+        if enhanced is not None:
+            self.assertTrue(texts[-1].startswith(enhanced + " "),
+                            "expected %s, got %r" % (enhanced, texts))
+
+
+def run():
+    """unittest.main with verbose output; the exit code is what meson sees."""
+    unittest.main(verbosity=2)
