@@ -34,6 +34,7 @@ typedef struct {
   gboolean tls;
   char *trace_path;
   gboolean show;
+  int timeout_s;     /* 0 = the engine's default */
   char *server_help;  /* description of --server; GOption borrows it */
 } ConnectionOptions;
 
@@ -81,6 +82,8 @@ connection_options_add (GOptionContext *context,
       "Record the session's events as JSON Lines in FILE", "FILE" },
     { "show", 0, 0, G_OPTION_ARG_NONE, &options->show,
       "Print the dialog as C:/S: lines (passwords masked)", NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &options->timeout_s,
+      "Give up after SECONDS without a reply (default 300)", "SECONDS" },
     { NULL }
   };
 
@@ -104,6 +107,12 @@ connection_options_resolve (const ConnectionOptions *options,
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            "--starttls and --tls exclude each other");
+      return FALSE;
+    }
+  if (options->timeout_s < 0 || options->timeout_s > 3600)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--timeout takes 1 to 3600 seconds");
       return FALSE;
     }
   if (options->user != NULL && options->password == NULL)
@@ -363,6 +372,7 @@ command_send (int argc,
   params.mail_from = envelope_from;
   params.rcpt_to = (const char * const *) envelope_to->pdata;
   params.message = message;
+  params.timeout_s = connection.timeout_s;
   params.bus = bus;
   params.trace_server = target.host;
   params.show = connection.show ? show_line_cb : NULL;
