@@ -9,51 +9,26 @@
 #include <netinet/tcp.h>
 #include <string.h>
 
-#include "ms-conn.h"
-#include "ms-server.h"
-#include "ms-smtp-session.h"
+#include "ms-server-private.h"
 #include "ms-tls.h"
 
 G_DEFINE_QUARK (ms-server-error-quark, ms_server_error)
-
-typedef struct {
-  MsServer *server;           /* borrowed: the server outlives its listeners */
-  MsListenerKind kind;
-  GSocketService *service;
-  guint16 port;
-} Listener;
-
-typedef struct {
-  MsServer *server;           /* borrowed */
-  MsListenerKind kind;
-  MsConn *conn;
-  MsSmtpSession *session;
-  char *session_id;
-} SmtpConnection;
-
-struct _MsServer {
-  char *domain;
-  char *data_dir;
-  char *listen_address;
-  guint requested_ports[MS_N_LISTENERS];
-  gsize max_message_size;
-  guint max_connections;
-  guint idle_timeout_s;
-
-  MsTraceBus *bus;            /* owned ref; may be NULL */
-  MsStore *store;
-  MsAuth *auth;
-  MsRelayQueue *relay_queue;
-  SSL_CTX *tls_server_ctx;
-
-  Listener listeners[MS_N_LISTENERS];
-  GHashTable *connections;    /* set of SmtpConnection * (owned) */
-};
 
 static const char * const listener_names[MS_N_LISTENERS] = {
   [MS_LISTENER_SMTP] = "smtp",
   [MS_LISTENER_SUBMISSION] = "submission",
   [MS_LISTENER_SMTPS] = "smtps",
+};
+
+/* Which protocol each listener speaks, and whether TLS comes first
+ * (implicit TLS, RFC 8314 §3.3). */
+static const struct {
+  const MsProtocolOps *ops;
+  gboolean implicit_tls;
+} listener_protocols[MS_N_LISTENERS] = {
+  [MS_LISTENER_SMTP] = { &_ms_server_smtp_ops, FALSE },
+  [MS_LISTENER_SUBMISSION] = { &_ms_server_smtp_ops, FALSE },
+  [MS_LISTENER_SMTPS] = { &_ms_server_smtp_ops, TRUE },
 };
 
 const char *
@@ -63,13 +38,12 @@ ms_listener_kind_to_string (MsListenerKind kind)
   return listener_names[kind];
 }
 
-/* --- the backend the SMTP sessions see --- */
+/* --- what every protocol's backend shares --- */
 
-/* Splits "local@domain"; returns FALSE if there is no "@". */
-static gboolean
-split_address (const char *address,
-               char **local_r,
-               const char **domain_r)
+gboolean
+_ms_server_split_address (const char *address,
+                          char **local_r,
+                          const char **domain_r)
 {
   const char *at = strrchr (address, '@');
 
@@ -82,44 +56,26 @@ split_address (const char *address,
   return TRUE;
 }
 
-static gboolean
-is_local_domain (gpointer data,
-                 const char *domain)
+gboolean
+_ms_server_is_local_domain (gpointer data,
+                            const char *domain)
 {
   MsServer *server = data;
   return g_ascii_strcasecmp (domain, server->domain) == 0;
 }
 
-static MsSmtpRcptKind
-backend_classify_rcpt (gpointer data,
-                       const char *address)
+gboolean
+_ms_server_authenticate (MsServer *server,
+                         const char *user,
+                         const char *password)
 {
-  MsServer *server = data;
-  g_autofree char *local = NULL;
-  const char *domain;
-
-  if (!split_address (address, &local, &domain))
-    return MS_SMTP_RCPT_NO_ROUTE;
-  if (is_local_domain (server, domain))
-    return ms_auth_has_user (server->auth, local) ? MS_SMTP_RCPT_LOCAL
-                                                 : MS_SMTP_RCPT_NO_SUCH_USER;
-  return ms_relay_queue_has_route (server->relay_queue, domain) ? MS_SMTP_RCPT_REMOTE
-                                                               : MS_SMTP_RCPT_NO_ROUTE;
-}
-
-static gboolean
-backend_authenticate (gpointer data,
-                      const char *user,
-                      const char *password)
-{
-  MsServer *server = data;
   g_autofree char *local = NULL;
   const char *domain;
 
   /* Accept "alice" and "alice@alpha.test", not another domain's alice. */
-  if (split_address (user, &local, &domain))
+  if (_ms_server_split_address (user, &local, &domain))
     {
-      if (!is_local_domain (server, domain))
+      if (!_ms_server_is_local_domain (server, domain))
         return FALSE;
     }
   else
@@ -127,18 +83,19 @@ backend_authenticate (gpointer data,
   return ms_auth_verify (server->auth, local, password);
 }
 
-static gboolean
-deliver_local (gpointer data,
-               const char *address,
-               const char *message,
-               gsize len,
-               GError **error)
+gboolean
+_ms_server_deliver_local (gpointer data,
+                          const char *address,
+                          const char *message,
+                          gsize len,
+                          GError **error)
 {
   MsServer *server = data;
   g_autofree char *local = NULL;
   const char *domain;
 
-  if (!split_address (address, &local, &domain) || !ms_auth_has_user (server->auth, local))
+  if (!_ms_server_split_address (address, &local, &domain) ||
+      !ms_auth_has_user (server->auth, local))
     {
       g_set_error (error, MS_SERVER_ERROR, MS_SERVER_ERROR_CONFIG, "no local user %s", address);
       return FALSE;
@@ -148,85 +105,16 @@ deliver_local (gpointer data,
                            NULL, 0, NULL, error);
 }
 
-static gboolean
-backend_accept_message (gpointer data,
-                        const MsSmtpEnvelope *envelope,
-                        const char *message,
-                        gsize len,
-                        GError **error)
-{
-  MsServer *server = data;
-  g_autoptr(GPtrArray) remote = g_ptr_array_new ();
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  guint done = 0;
-
-  for (guint i = 0; i < envelope->rcpt_to->len; i++)
-    {
-      const char *rcpt = g_ptr_array_index (envelope->rcpt_to, i);
-      g_autofree char *local = NULL;
-      g_autoptr(GError) local_error = NULL;
-      const char *domain;
-
-      /* RCPT TO:<Bob@beta.test> twice delivers once. */
-      if (!g_hash_table_add (seen, g_ascii_strdown (rcpt, -1)))
-        continue;
-      if (!split_address (rcpt, &local, &domain))
-        continue;
-      if (!is_local_domain (server, domain))
-        {
-          g_ptr_array_add (remote, (gpointer) rcpt);
-          continue;
-        }
-      if (deliver_local (server, rcpt, message, len, &local_error))
-        {
-          done++;
-          continue;
-        }
-      /* Nothing delivered yet: a 451 lets the client retry the whole
-       * message. Once one copy is on disk, a retry would duplicate it, so
-       * the failed recipient gets a bounce instead. */
-      if (done == 0)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      ms_relay_queue_bounce (server->relay_queue, envelope->mail_from, rcpt, "4.3.0",
-                             local_error->message, NULL, message, len);
-    }
-
-  if (remote->len > 0)
-    {
-      g_ptr_array_add (remote, NULL);
-      if (!ms_relay_queue_enqueue (server->relay_queue, envelope->mail_from,
-                                   (const char * const *) remote->pdata, message, len,
-                                   error))
-        {
-          if (done == 0)
-            return FALSE;
-          g_warning ("%s: cannot queue for relay after local delivery: %s", server->domain,
-                     (*error)->message);
-          g_clear_error (error);
-        }
-    }
-  return TRUE;
-}
-
-static const MsSmtpBackend smtp_backend = {
-  backend_classify_rcpt,
-  backend_authenticate,
-  backend_accept_message,
-};
-
 /* --- connections --- */
 
-static MsEvent *
-connection_event (SmtpConnection *connection,
-                  MsEventKind kind)
+MsEvent *
+_ms_server_connection_event (MsServerConnection *connection,
+                             MsEventKind kind)
 {
   MsEvent *event = ms_event_new (kind, connection->server->domain);
 
   ms_event_set_string (event, "session", connection->session_id);
-  ms_event_set_string (event, "proto", "smtp");
+  ms_event_set_string (event, "proto", connection->ops->proto);
   return event;
 }
 
@@ -235,37 +123,73 @@ output_send (gpointer data,
              const char *bytes,
              gsize len)
 {
-  SmtpConnection *connection = data;
-  ms_conn_write (connection->conn, bytes, len);
+  MsServerConnection *connection = data;
+
+  if (connection->held_output != NULL)
+    g_string_append_len (connection->held_output, bytes, len);
+  else
+    ms_conn_write (connection->conn, bytes, len);
 }
 
 static void
 output_start_tls (gpointer data)
 {
-  SmtpConnection *connection = data;
+  MsServerConnection *connection = data;
   ms_conn_start_tls_server (connection->conn, connection->server->tls_server_ctx);
 }
 
 static void
 output_close (gpointer data)
 {
-  SmtpConnection *connection = data;
-  ms_conn_close_after_flush (connection->conn);
+  MsServerConnection *connection = data;
+
+  /* A close asked for during a hold happens when the hold ends. */
+  if (connection->held_output == NULL)
+    ms_conn_close_after_flush (connection->conn);
 }
 
 static void
 output_set_max_line (gpointer data,
                      gsize max_line)
 {
-  SmtpConnection *connection = data;
+  MsServerConnection *connection = data;
   ms_conn_set_max_line (connection->conn, max_line);
 }
 
-static const MsSmtpOutput smtp_output = {
+static gboolean
+hold_done_cb (gpointer data)
+{
+  MsServerConnection *connection = data;
+  g_autoptr(GString) held = g_steal_pointer (&connection->held_output);
+
+  connection->hold_source = 0;
+  ms_conn_write (connection->conn, held->str, held->len);
+  if (g_strcmp0 (connection->ops->state_name (connection->session), "closed") == 0)
+    ms_conn_close_after_flush (connection->conn);
+  else
+    ms_conn_resume (connection->conn);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+output_hold (gpointer data,
+             guint milliseconds)
+{
+  MsServerConnection *connection = data;
+
+  if (connection->held_output != NULL)
+    return;
+  connection->held_output = g_string_new (NULL);
+  ms_conn_pause (connection->conn);
+  connection->hold_source = g_timeout_add (milliseconds, hold_done_cb, connection);
+}
+
+const MsSessionOutput _ms_server_session_output = {
   output_send,
   output_start_tls,
   output_close,
   output_set_max_line,
+  output_hold,
 };
 
 static void
@@ -275,8 +199,8 @@ conn_line_cb (MsConn *conn,
               MsLineFlags flags,
               gpointer user_data)
 {
-  SmtpConnection *connection = user_data;
-  ms_smtp_session_feed_line (connection->session, line, len, flags);
+  MsServerConnection *connection = user_data;
+  connection->ops->feed_line (connection->session, line, len, flags);
 }
 
 static void
@@ -285,11 +209,11 @@ conn_tls_done_cb (MsConn *conn,
                   const char *error,
                   gpointer user_data)
 {
-  SmtpConnection *connection = user_data;
+  MsServerConnection *connection = user_data;
 
   if (ms_trace_bus_is_active (connection->server->bus))
     {
-      MsEvent *event = connection_event (connection, MS_EVENT_TLS);
+      MsEvent *event = _ms_server_connection_event (connection, MS_EVENT_TLS);
 
       ms_event_set_bool (event, "success", ok);
       if (ok)
@@ -303,28 +227,32 @@ conn_tls_done_cb (MsConn *conn,
       ms_trace_bus_emit (connection->server->bus, event);
     }
 
-  if (connection->kind == MS_LISTENER_SMTPS)
+  if (listener_protocols[connection->kind].implicit_tls)
     {
-      /* Implicit TLS (RFC 8314 §3.3): the greeting comes after the handshake. */
+      /* Implicit TLS: the greeting comes after the handshake. */
       if (ok)
-        ms_smtp_session_start (connection->session);
+        connection->ops->start (connection->session);
       return;
     }
-  ms_smtp_session_tls_done (connection->session, ok);
+  connection->ops->tls_done (connection->session, ok);
 }
 
 static void
 conn_idle_cb (MsConn *conn,
               gpointer user_data)
 {
-  SmtpConnection *connection = user_data;
-  ms_smtp_session_timeout (connection->session);
+  MsServerConnection *connection = user_data;
+  connection->ops->timeout (connection->session);
 }
 
 static void
-smtp_connection_free (SmtpConnection *connection)
+connection_free (MsServerConnection *connection)
 {
-  g_clear_pointer (&connection->session, ms_smtp_session_free);
+  g_clear_handle_id (&connection->hold_source, g_source_remove);
+  if (connection->held_output != NULL)
+    g_string_free (connection->held_output, TRUE);
+  if (connection->session != NULL)
+    connection->ops->session_free (connection->session);
   g_clear_pointer (&connection->conn, ms_conn_unref);
   g_free (connection->session_id);
   g_free (connection);
@@ -335,17 +263,15 @@ conn_closed_cb (MsConn *conn,
                 const char *reason,
                 gpointer user_data)
 {
-  SmtpConnection *connection = user_data;
+  MsServerConnection *connection = user_data;
   MsServer *server = connection->server;
 
   if (ms_trace_bus_is_active (server->bus))
     {
-      MsEvent *event = connection_event (connection, MS_EVENT_SESSION_CLOSE);
+      MsEvent *event = _ms_server_connection_event (connection, MS_EVENT_SESSION_CLOSE);
 
       ms_event_set_string (event, "reason", reason);
-      if (connection->session != NULL)
-        ms_event_set_string (event, "state",
-                             ms_smtp_state_to_string (ms_smtp_session_get_state (connection->session)));
+      ms_event_set_string (event, "state", connection->ops->state_name (connection->session));
       ms_trace_bus_emit (server->bus, event);
     }
   /* Frees the connection, and with it the session and our conn reference. */
@@ -365,64 +291,57 @@ incoming_cb (GSocketService *service,
              GObject *source_object,
              gpointer user_data)
 {
-  Listener *listener = user_data;
+  MsServerListener *listener = user_data;
   MsServer *server = listener->server;
-  SmtpConnection *connection;
+  MsListenerKind kind = listener->kind;
+  const MsProtocolOps *ops = listener_protocols[kind].ops;
+  MsServerConnection *connection;
   MsConnLimits limits = { 0 };
-  MsSmtpSessionConfig session_config = { 0 };
   GSocket *socket = g_socket_connection_get_socket (socket_connection);
 
   /* Replies are small and each waits on the client: do not let Nagle's
    * algorithm hold one back. */
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
-  limits.max_line = 12288;
+  limits.max_line = ops->max_line;
   limits.idle_timeout_s = server->idle_timeout_s;
 
-  connection = g_new0 (SmtpConnection, 1);
+  connection = g_new0 (MsServerConnection, 1);
   connection->server = server;
-  connection->kind = listener->kind;
-  connection->session_id = server->bus != NULL ? ms_trace_bus_new_session_id (server->bus, "smtp")
-                                               : g_strdup ("smtp");
+  connection->kind = kind;
+  connection->ops = ops;
+  connection->session_id = server->bus != NULL ? ms_trace_bus_new_session_id (server->bus,
+                                                                               ops->proto)
+                                               : g_strdup (ops->proto);
   connection->conn = ms_conn_new (socket_connection, &limits, &conn_callbacks, connection);
   g_hash_table_add (server->connections, connection);
-
-  session_config.hostname = server->domain;
-  session_config.port_kind = listener->kind == MS_LISTENER_SMTP ? MS_SMTP_PORT_MTA
-                             : listener->kind == MS_LISTENER_SUBMISSION ? MS_SMTP_PORT_SUBMISSION
-                             : MS_SMTP_PORT_SMTPS;
-  session_config.tls_available = server->tls_server_ctx != NULL;
-  session_config.tls_active = listener->kind == MS_LISTENER_SMTPS;
-  session_config.peer = ms_conn_get_peer (connection->conn);
-  session_config.max_message_size = server->max_message_size;
-  session_config.bus = server->bus;
-  session_config.server_name = server->domain;
-  session_config.session_id = connection->session_id;
-  connection->session = ms_smtp_session_new (&session_config, &smtp_backend, server,
-                                             &smtp_output, connection);
+  connection->session = ops->session_new (connection);
 
   if (ms_trace_bus_is_active (server->bus))
     {
-      MsEvent *event = connection_event (connection, MS_EVENT_SESSION_OPEN);
+      MsEvent *event = _ms_server_connection_event (connection, MS_EVENT_SESSION_OPEN);
 
       ms_event_set_string (event, "peer", ms_conn_get_peer (connection->conn));
       ms_event_set_string (event, "local", ms_conn_get_local (connection->conn));
-      ms_event_set_string (event, "listener", ms_listener_kind_to_string (listener->kind));
-      ms_event_set_bool (event, "tls", listener->kind == MS_LISTENER_SMTPS);
+      ms_event_set_string (event, "listener", ms_listener_kind_to_string (kind));
+      ms_event_set_bool (event, "tls", listener_protocols[kind].implicit_tls);
       ms_trace_bus_emit (server->bus, event);
     }
 
   ms_conn_start (connection->conn);
   if (g_hash_table_size (server->connections) > server->max_connections)
     {
-      /* RFC 5321 §3.8: a server may refuse with 421 at connection time. */
-      ms_conn_write_line (connection->conn, "421 4.7.0 Too many connections, try again later");
+      /* RFC 5321 §3.8 (and likewise for POP3 and IMAP): refuse at connect. */
+      if (g_strcmp0 (ops->proto, "smtp") == 0)
+        ms_conn_write_line (connection->conn, "421 4.7.0 Too many connections, try again later");
+      else
+        ms_conn_write_line (connection->conn, "-ERR [SYS/TEMP] Too many connections, try again later");
       ms_conn_close_after_flush (connection->conn);
     }
-  else if (listener->kind == MS_LISTENER_SMTPS)
+  else if (listener_protocols[kind].implicit_tls)
     ms_conn_start_tls_server (connection->conn, server->tls_server_ctx);
   else
-    ms_smtp_session_start (connection->session);
+    ops->start (connection->session);
   return TRUE;
 }
 
@@ -457,7 +376,7 @@ ms_server_new (const MsServerConfig *config,
   server->idle_timeout_s = config->idle_timeout_s ? config->idle_timeout_s : 300;
   server->bus = bus != NULL ? ms_trace_bus_ref (bus) : NULL;
   server->connections = g_hash_table_new_full (NULL, NULL,
-                                               (GDestroyNotify) smtp_connection_free, NULL);
+                                               (GDestroyNotify) connection_free, NULL);
   for (guint i = 0; i < MS_N_LISTENERS; i++)
     {
       server->listeners[i].server = server;
@@ -499,8 +418,8 @@ ms_server_new (const MsServerConfig *config,
   relay_config.server_name = server->domain;
   relay_config.retry_intervals_s = config->retry_intervals_s;
   relay_config.n_retry_intervals = config->n_retry_intervals;
-  relay_config.is_local_domain = is_local_domain;
-  relay_config.deliver_local = deliver_local;
+  relay_config.is_local_domain = _ms_server_is_local_domain;
+  relay_config.deliver_local = _ms_server_deliver_local;
   relay_config.local_data = server;
   server->relay_queue = ms_relay_queue_new (&relay_config, error);
   if (server->relay_queue == NULL)
@@ -511,10 +430,11 @@ ms_server_new (const MsServerConfig *config,
 
 static gboolean
 listener_start (MsServer *server,
-                Listener *listener,
+                MsListenerKind kind,
                 GError **error)
 {
-  guint requested = server->requested_ports[listener->kind];
+  MsServerListener *listener = &server->listeners[kind];
+  guint requested = server->requested_ports[kind];
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GSocketAddress) socket_address = NULL;
   g_autoptr(GSocketAddress) effective = NULL;
@@ -557,7 +477,7 @@ ms_server_start (MsServer *server,
 
   for (guint i = 0; i < MS_N_LISTENERS; i++)
     {
-      if (!listener_start (server, &server->listeners[i], error))
+      if (!listener_start (server, i, error))
         {
           ms_server_stop (server);
           return FALSE;
@@ -576,7 +496,7 @@ ms_server_stop (MsServer *server)
 
   for (guint i = 0; i < MS_N_LISTENERS; i++)
     {
-      Listener *listener = &server->listeners[i];
+      MsServerListener *listener = &server->listeners[i];
 
       if (listener->service == NULL)
         continue;
@@ -590,8 +510,8 @@ ms_server_stop (MsServer *server)
   g_hash_table_iter_init (&iter, server->connections);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     {
-      SmtpConnection *connection = key;
-      ms_smtp_session_shutdown (connection->session);
+      MsServerConnection *connection = key;
+      connection->ops->shutdown (connection->session);
     }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ms-conn.h"
+#include "ms-session-output.h"
 #include "ms-trace-bus.h"
 
 G_BEGIN_DECLS
@@ -60,17 +61,8 @@ typedef struct {
                               const char *message, gsize len, GError **error);
 } MsSmtpBackend;
 
-typedef struct {
-  /* Bytes to send: one or more whole reply lines with CRLF. */
-  void (*send) (gpointer output_data, const char *data, gsize len);
-  /* The 220 to STARTTLS has been sent: start the handshake, then call
-   * ms_smtp_session_tls_done(). */
-  void (*start_tls) (gpointer output_data);
-  /* Close the connection once the queued replies are sent. */
-  void (*close) (gpointer output_data);
-  /* The longest line the session accepts in its current state. */
-  void (*set_max_line) (gpointer output_data, gsize max_line);
-} MsSmtpOutput;
+/* SMTP sessions act on their connection through the shared output table. */
+typedef MsSessionOutput MsSmtpOutput;
 
 typedef struct {
   const char *hostname;       /* our domain, in the greeting and Received: */

@@ -35,7 +35,7 @@ typedef struct {
   guint32 uid;
   char *name;           /* the Maildir unique name without ":2,...": the POP3 UIDL */
   char *flags;          /* Maildir flag letters, sorted; "" for none; never NULL */
-  guint64 size;         /* the exact file size in bytes (LF line ends as stored) */
+  guint64 size;         /* the exact file size in bytes, line ends as stored */
   gint64 internal_date; /* the file's mtime, Unix seconds (IMAP INTERNALDATE) */
 } MsStoreMessage;
 

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "ms-conn.h"
+#include "ms-server.h"
+#include "ms-session-output.h"
+
+G_BEGIN_DECLS
+
+typedef struct _MsServerConnection MsServerConnection;
+
+/* What MsServer needs from a protocol to run its sessions over MsConn.
+ * Each protocol's glue (ms-server-smtp.c, ...) provides one. */
+typedef struct {
+  const char *proto;                      /* "smtp", "pop3": the trace's `proto` */
+  gsize max_line;                         /* the line limit before the session says otherwise */
+  gpointer (*session_new) (MsServerConnection *connection);
+  void (*session_free) (gpointer session);
+  void (*start) (gpointer session);       /* the greeting */
+  void (*feed_line) (gpointer session, const char *line, gsize len, MsLineFlags flags);
+  void (*tls_done) (gpointer session, gboolean ok);
+  void (*timeout) (gpointer session);
+  void (*shutdown) (gpointer session);
+  const char *(*state_name) (gpointer session);
+} MsProtocolOps;
+
+struct _MsServerConnection {
+  MsServer *server;           /* borrowed: the server outlives its connections */
+  MsListenerKind kind;
+  const MsProtocolOps *ops;
+  MsConn *conn;
+  gpointer session;
+  char *session_id;
+  GString *held_output;       /* non-NULL while MsSessionOutput.hold is in force */
+  guint hold_source;
+};
+
+typedef struct {
+  MsServer *server;           /* borrowed */
+  MsListenerKind kind;
+  GSocketService *service;
+  guint16 port;
+} MsServerListener;
+
+struct _MsServer {
+  char *domain;
+  char *data_dir;
+  char *listen_address;
+  guint requested_ports[MS_N_LISTENERS];
+  gsize max_message_size;
+  guint max_connections;
+  guint idle_timeout_s;
+
+  MsTraceBus *bus;            /* owned ref; may be NULL */
+  MsStore *store;
+  MsAuth *auth;
+  MsRelayQueue *relay_queue;
+  SSL_CTX *tls_server_ctx;
+
+  MsServerListener listeners[MS_N_LISTENERS];
+  GHashTable *connections;    /* set of MsServerConnection * (owned) */
+};
+
+/* The output table every protocol's session is given; its data is the
+ * MsServerConnection. */
+extern const MsSessionOutput _ms_server_session_output;
+
+/* ms-server-smtp.c */
+extern const MsProtocolOps _ms_server_smtp_ops;
+
+/* ms-server.c */
+/* "alice@Alpha.test" -> "alice" and "Alpha.test"; FALSE without "@". */
+gboolean _ms_server_split_address (const char *address, char **local_r, const char **domain_r);
+gboolean _ms_server_is_local_domain (gpointer server, const char *domain);
+/* Checks a login name ("alice" or "alice@our.domain") and its password. */
+gboolean _ms_server_authenticate (MsServer *server, const char *user, const char *password);
+/* Delivers to a local address's INBOX. */
+gboolean _ms_server_deliver_local (gpointer server, const char *address, const char *message,
+                                   gsize len, GError **error);
+/* A new event for `connection`'s session, with `session` and `proto` set. */
+MsEvent *_ms_server_connection_event (MsServerConnection *connection, MsEventKind kind);
+
+G_END_DECLS
