@@ -17,11 +17,14 @@ typedef struct {
   char *domain;
   char **users;               /* "name:password" */
   char **routes;              /* "domain=host:port" */
+  char **apop_secrets;        /* "name:secret" */
   char *listen;
   int ports[MS_N_LISTENERS];
   char *trace_file;
   gboolean reveal_secrets;
   gint64 max_message_size;
+  int pop3_expire_days;
+  int pop3_login_delay_s;
   gboolean version;
   char *password;             /* set-password */
 } Options;
@@ -45,7 +48,7 @@ parse_port (const char *option,
 }
 
 static Options options = {
-  .ports = { -1, -1, -1 },
+  .ports = { -1, -1, -1, -1, -1 },
 };
 
 static gboolean
@@ -64,6 +67,18 @@ static gboolean
 smtps_port_cb (const char *name, const char *value, gpointer data, GError **error)
 {
   return parse_port (name, value, &options.ports[MS_LISTENER_SMTPS], error);
+}
+
+static gboolean
+pop3_port_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  return parse_port (name, value, &options.ports[MS_LISTENER_POP3], error);
+}
+
+static gboolean
+pop3s_port_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  return parse_port (name, value, &options.ports[MS_LISTENER_POP3S], error);
 }
 
 static const GOptionEntry entries[] = {
@@ -87,6 +102,17 @@ static const GOptionEntry entries[] = {
     "The submission port with AUTH, like 587 (default 2587; 0 turns it off)", "PORT" },
   { "smtps-port", 0, 0, G_OPTION_ARG_CALLBACK, smtps_port_cb,
     "The implicit-TLS submission port, like 465 (default 2465; 0 turns it off)", "PORT" },
+  { "pop3-port", 0, 0, G_OPTION_ARG_CALLBACK, pop3_port_cb,
+    "The POP3 port, like 110 (default 2110; 0 turns it off)", "PORT" },
+  { "pop3s-port", 0, 0, G_OPTION_ARG_CALLBACK, pop3s_port_cb,
+    "The implicit-TLS POP3 port, like 995 (default 2995; 0 turns it off)", "PORT" },
+  { "apop-secret", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.apop_secrets,
+    "Give an existing user an APOP secret (RFC 1939 section 7; repeatable)", "NAME:SECRET" },
+  { "pop3-login-delay", 0, 0, G_OPTION_ARG_INT, &options.pop3_login_delay_s,
+    "Least seconds between two POP3 logins of a user, advertised as LOGIN-DELAY "
+    "(default 0: none)", "SECONDS" },
+  { "pop3-expire", 0, 0, G_OPTION_ARG_INT, &options.pop3_expire_days,
+    "Days messages are kept, advertised as POP3 EXPIRE (default 0: not advertised)", "DAYS" },
   { "max-message-size", 0, 0, G_OPTION_ARG_INT64, &options.max_message_size,
     "The largest message accepted, in bytes (default 10485760)", "BYTES" },
   { "trace", 't', 0, G_OPTION_ARG_FILENAME, &options.trace_file,
@@ -145,7 +171,7 @@ make_single_server (const char *data_dir,
                     MsTraceBus *bus,
                     GError **error)
 {
-  static const guint default_ports[MS_N_LISTENERS] = { 2525, 2587, 2465 };
+  static const guint default_ports[MS_N_LISTENERS] = { 2525, 2587, 2465, 2110, 2995 };
   g_autofree char *domain = g_ascii_strdown (options.domain ? options.domain : "example.test", -1);
   g_autofree char *server_dir = g_build_filename (data_dir, domain, NULL);
   g_autoptr(MsServer) server = NULL;
@@ -155,6 +181,8 @@ make_single_server (const char *data_dir,
   config.data_dir = server_dir;
   config.listen_address = options.listen;
   config.max_message_size = options.max_message_size;
+  config.pop3_expire_days = options.pop3_expire_days;
+  config.pop3_login_delay_s = options.pop3_login_delay_s;
   for (guint i = 0; i < MS_N_LISTENERS; i++)
     config.ports[i] = options.ports[i] >= 0 ? (guint) options.ports[i] : default_ports[i];
 
@@ -176,6 +204,25 @@ make_single_server (const char *data_dir,
       name = g_strndup (options.users[i], colon - options.users[i]);
       if (!ms_server_set_password (server, name, colon + 1, error))
         return NULL;
+    }
+
+  for (guint i = 0; options.apop_secrets != NULL && options.apop_secrets[i] != NULL; i++)
+    {
+      const char *colon = strchr (options.apop_secrets[i], ':');
+      g_autofree char *name = NULL;
+
+      if (colon == NULL || colon == options.apop_secrets[i] || colon[1] == '\0')
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--apop-secret needs NAME:SECRET, not \"%s\"", options.apop_secrets[i]);
+          return NULL;
+        }
+      name = g_strndup (options.apop_secrets[i], colon - options.apop_secrets[i]);
+      if (!ms_server_set_apop_secret (server, name, colon + 1, error))
+        {
+          g_prefix_error (error, "--apop-secret %s: ", name);
+          return NULL;
+        }
     }
   return g_steal_pointer (&server);
 }
@@ -246,7 +293,7 @@ main (int argc,
   context = g_option_context_new ("[set-password USER] - the Mailscope mail server");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context,
-    "Runs Mailscope's SMTP server for one domain, or the demo world (--demo).\n"
+    "Runs Mailscope's SMTP and POP3 servers for one domain, or the demo world (--demo).\n"
     "\n"
     "  mailscope-server --demo\n"
     "      alpha.test (alice, carol) and beta.test (bob, dave), relaying to each other\n"
@@ -256,7 +303,7 @@ main (int argc,
     "      creates the user or changes its password (read from stdin or --password)");
   g_option_context_set_description (context,
     "The server listens on 127.0.0.1 unless told otherwise, and prints its ports.\n"
-    "Stop it with Ctrl-C. Documentation: docs/smtp.md and docs/trace-format.md.");
+    "Stop it with Ctrl-C. Documentation: docs/smtp.md, docs/pop3.md and docs/trace-format.md.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("mailscope-server: %s\nTry \"mailscope-server --help\".\n", error->message);
@@ -281,6 +328,11 @@ main (int argc,
         }
       return set_password (data_dir, argv[2]);
     }
+  if (options.pop3_expire_days < 0 || options.pop3_login_delay_s < 0)
+    {
+      g_printerr ("mailscope-server: --pop3-expire and --pop3-login-delay cannot be negative\n");
+      return 2;
+    }
   if (argc > 1)
     {
       g_printerr ("mailscope-server: unexpected argument \"%s\"\n"
@@ -290,10 +342,13 @@ main (int argc,
   if (options.demo && (options.domain != NULL || options.users != NULL ||
                        options.ports[MS_LISTENER_SMTP] >= 0 ||
                        options.ports[MS_LISTENER_SUBMISSION] >= 0 ||
-                       options.ports[MS_LISTENER_SMTPS] >= 0))
+                       options.ports[MS_LISTENER_SMTPS] >= 0 ||
+                       options.ports[MS_LISTENER_POP3] >= 0 ||
+                       options.ports[MS_LISTENER_POP3S] >= 0 ||
+                       options.apop_secrets != NULL))
     {
       g_printerr ("mailscope-server: --demo has its own domains, users and ports; "
-                  "drop --domain, --user and the --*-port flags\n");
+                  "drop --domain, --user, --apop-secret and the --*-port flags\n");
       return 2;
     }
 

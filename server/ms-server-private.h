@@ -50,6 +50,9 @@ struct _MsServer {
   gsize max_message_size;
   guint max_connections;
   guint idle_timeout_s;
+  guint pop3_idle_timeout_s;
+  guint pop3_expire_days;
+  guint pop3_login_delay_s;
 
   MsTraceBus *bus;            /* owned ref; may be NULL */
   MsStore *store;
@@ -59,6 +62,10 @@ struct _MsServer {
 
   MsServerListener listeners[MS_N_LISTENERS];
   GHashTable *connections;    /* set of MsServerConnection * (owned) */
+  /* POP3 (ms-server-pop3.c): the users whose maildrop a session holds
+   * (RFC 1939 §8), and when each user last logged in (LOGIN-DELAY). */
+  GHashTable *pop3_locks;     /* set of char * user */
+  GHashTable *pop3_last_login; /* char * user -> gint64 * monotonic microseconds */
 };
 
 /* The output table every protocol's session is given; its data is the
@@ -67,6 +74,9 @@ extern const MsSessionOutput _ms_server_session_output;
 
 /* ms-server-smtp.c */
 extern const MsProtocolOps _ms_server_smtp_ops;
+
+/* ms-server-pop3.c */
+extern const MsProtocolOps _ms_server_pop3_ops;
 
 /* ms-server.c */
 /* "alice@Alpha.test" -> "alice" and "Alpha.test"; FALSE without "@". */

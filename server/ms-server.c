@@ -18,6 +18,8 @@ static const char * const listener_names[MS_N_LISTENERS] = {
   [MS_LISTENER_SMTP] = "smtp",
   [MS_LISTENER_SUBMISSION] = "submission",
   [MS_LISTENER_SMTPS] = "smtps",
+  [MS_LISTENER_POP3] = "pop3",
+  [MS_LISTENER_POP3S] = "pop3s",
 };
 
 /* Which protocol each listener speaks, and whether TLS comes first
@@ -29,6 +31,8 @@ static const struct {
   [MS_LISTENER_SMTP] = { &_ms_server_smtp_ops, FALSE },
   [MS_LISTENER_SUBMISSION] = { &_ms_server_smtp_ops, FALSE },
   [MS_LISTENER_SMTPS] = { &_ms_server_smtp_ops, TRUE },
+  [MS_LISTENER_POP3] = { &_ms_server_pop3_ops, FALSE },
+  [MS_LISTENER_POP3S] = { &_ms_server_pop3_ops, TRUE },
 };
 
 const char *
@@ -266,6 +270,13 @@ conn_closed_cb (MsConn *conn,
   MsServerConnection *connection = user_data;
   MsServer *server = connection->server;
 
+  /* Orphaned by ms_server_free(): only the memory is left to free. */
+  if (server == NULL)
+    {
+      connection_free (connection);
+      return;
+    }
+
   if (ms_trace_bus_is_active (server->bus))
     {
       MsEvent *event = _ms_server_connection_event (connection, MS_EVENT_SESSION_CLOSE);
@@ -374,6 +385,12 @@ ms_server_new (const MsServerConfig *config,
                                                       : 10 * 1024 * 1024;
   server->max_connections = config->max_connections ? config->max_connections : 1000;
   server->idle_timeout_s = config->idle_timeout_s ? config->idle_timeout_s : 300;
+  /* RFC 1939 §3: a POP3 autologout timer must be at least 10 minutes. */
+  server->pop3_idle_timeout_s = config->idle_timeout_s ? config->idle_timeout_s : 600;
+  server->pop3_expire_days = config->pop3_expire_days;
+  server->pop3_login_delay_s = config->pop3_login_delay_s;
+  server->pop3_locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  server->pop3_last_login = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   server->bus = bus != NULL ? ms_trace_bus_ref (bus) : NULL;
   server->connections = g_hash_table_new_full (NULL, NULL,
                                                (GDestroyNotify) connection_free, NULL);
@@ -518,12 +535,31 @@ ms_server_stop (MsServer *server)
 void
 ms_server_free (MsServer *server)
 {
+  GHashTableIter iter;
+  gpointer key;
+
   if (server == NULL)
     return;
 
   ms_server_stop (server);
-  /* Sessions still open are dropped with the server. */
+  /* Sessions still open are dropped with the server; POP3 sessions release
+   * their maildrop locks as they go. Each MsConn still owes its `closed`
+   * callback (from an idle source that holds its own reference), so the
+   * connection is orphaned rather than freed, and that callback frees it. */
+  g_hash_table_iter_init (&iter, server->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      MsServerConnection *connection = key;
+
+      g_clear_pointer (&connection->session, connection->ops->session_free);
+      g_clear_handle_id (&connection->hold_source, g_source_remove);
+      connection->server = NULL;
+      ms_conn_close (connection->conn);
+    }
+  g_hash_table_steal_all (server->connections);
   g_hash_table_unref (server->connections);
+  g_clear_pointer (&server->pop3_locks, g_hash_table_unref);
+  g_clear_pointer (&server->pop3_last_login, g_hash_table_unref);
   g_clear_pointer (&server->relay_queue, ms_relay_queue_free);
   g_clear_pointer (&server->store, ms_store_free);
   g_clear_pointer (&server->auth, ms_auth_free);
@@ -608,4 +644,18 @@ ms_server_set_password (MsServer *server,
   name = g_ascii_strdown (user, -1);
   return ms_auth_set_password (server->auth, name, password, error) &&
          ms_store_ensure_user (server->store, name, error);
+}
+
+gboolean
+ms_server_set_apop_secret (MsServer *server,
+                           const char *user,
+                           const char *secret,
+                           GError **error)
+{
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (server != NULL, FALSE);
+
+  name = g_ascii_strdown (user, -1);
+  return ms_auth_set_apop_secret (server->auth, name, secret, error);
 }

@@ -23,6 +23,8 @@ typedef enum {
   MS_LISTENER_SMTP,           /* like 25 */
   MS_LISTENER_SUBMISSION,     /* like 587 */
   MS_LISTENER_SMTPS,          /* like 465 */
+  MS_LISTENER_POP3,           /* like 110 */
+  MS_LISTENER_POP3S,          /* like 995: POP3 over implicit TLS (RFC 8314) */
   MS_N_LISTENERS
 } MsListenerKind;
 
@@ -38,7 +40,9 @@ typedef struct {
   guint ports[MS_N_LISTENERS];
   gsize max_message_size;        /* default 10 MiB */
   guint max_connections;         /* default 1000 */
-  guint idle_timeout_s;          /* default 300 (RFC 5321 §4.5.3.2.7) */
+  guint idle_timeout_s;          /* default 300 (RFC 5321 §4.5.3.2.7); POP3 600 (RFC 1939 §3) */
+  guint pop3_expire_days;        /* CAPA EXPIRE (RFC 2449 §6.7); 0 = not advertised */
+  guint pop3_login_delay_s;      /* LOGIN-DELAY, advertised and enforced per user; 0 = none */
   const guint *retry_intervals_s; /* relay backoff; NULL for the default */
   guint n_retry_intervals;
 } MsServerConfig;
@@ -71,6 +75,10 @@ void ms_server_add_route (MsServer *server, const char *domain, const char *host
 /* Creates the user or changes the password, and makes the user's INBOX. */
 gboolean ms_server_set_password (MsServer *server, const char *user, const char *password,
                                  GError **error);
+/* Sets (NULL removes) an existing user's APOP secret (RFC 1939 §7). The POP3
+ * greeting offers APOP while some user has one. */
+gboolean ms_server_set_apop_secret (MsServer *server, const char *user, const char *secret,
+                                    GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsServer, ms_server_free)
 

@@ -11,8 +11,8 @@
 /* DESIGN.md "The demo world": ports keep the standard number in their last
  * three digits. */
 const MsDemoServer ms_demo_servers[2] = {
-  { "alpha.test", { 2525, 2587, 2465 }, { "alice", "carol", NULL } },
-  { "beta.test", { 3525, 3587, 3465 }, { "bob", "dave", NULL } },
+  { "alpha.test", { 2525, 2587, 2465, 2110, 2995 }, { "alice", "carol", NULL } },
+  { "beta.test", { 3525, 3587, 3465, 3110, 3995 }, { "bob", "dave", NULL } },
 };
 
 struct _MsWorld {

@@ -76,11 +76,20 @@ def dot_stuff(message):
     return b"\r\n".join(out) + b"\r\n.\r\n"
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A loopback port that was free a moment ago (bind to 0, then close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A loopback port that was free a moment ago (bind to 0, then close),
+    and that this process has not handed out before: the kernel may offer
+    a just-closed port again while the server we gave it to is starting."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def insecure_tls_context():
@@ -142,6 +151,8 @@ class Server:
                 "smtp": free_port() if smtp else 0,
                 "submission": free_port() if submission else 0,
                 "smtps": free_port() if smtps else 0,
+                "pop3": free_port(),
+                "pop3s": free_port(),
             }
         self.ports = dict(ports)
         self.log_path = os.path.join(test_dir, "%s-%d.log" % (domain, time.monotonic_ns()))
@@ -172,7 +183,9 @@ class Server:
                 "--listen", HOST,
                 "--smtp-port", str(self.ports["smtp"]),
                 "--submission-port", str(self.ports["submission"]),
-                "--smtps-port", str(self.ports["smtps"])]
+                "--smtps-port", str(self.ports["smtps"]),
+                "--pop3-port", str(self.ports.get("pop3", 0)),
+                "--pop3s-port", str(self.ports.get("pop3s", 0))]
         for user in self.users:
             argv += ["--user", user]
         for route in self.routes:

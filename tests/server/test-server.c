@@ -30,7 +30,8 @@ make_server (Fixture *fixture,
   MsServerConfig config = {
     .domain = domain,
     .data_dir = data_dir,
-    .ports = { MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY },
+    .ports = { MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY,
+               MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY },
   };
   MsServer *server = ms_server_new (&config, fixture->bus, &error);
 
@@ -268,6 +269,225 @@ test_wrong_password (Fixture *fixture,
   g_assert_cmpint (fixture->result->status, ==, MS_SMTP_SEND_STATUS_AUTH_FAILURE);
 }
 
+/* A small POP3 line client. The server runs on this thread's main context,
+ * so the client never blocks: it iterates the context while it waits. */
+typedef struct {
+  GSocketConnection *connection;
+  GSocket *socket;
+  GString *input;
+} LineClient;
+
+static LineClient *
+line_client_connect (guint16 port)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  LineClient *line_client = g_new0 (LineClient, 1);
+
+  /* The kernel completes the handshake; the server accepts it later. */
+  line_client->connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL,
+                                                             &error);
+  g_assert_no_error (error);
+  line_client->socket = g_socket_connection_get_socket (line_client->connection);
+  g_socket_set_blocking (line_client->socket, FALSE);
+  line_client->input = g_string_new (NULL);
+  return line_client;
+}
+
+static void
+line_client_free (LineClient *line_client)
+{
+  g_object_unref (line_client->connection);
+  g_string_free (line_client->input, TRUE);
+  g_free (line_client);
+}
+
+static void
+line_client_send (LineClient *line_client,
+                  const char *line)
+{
+  g_autofree char *data = g_strconcat (line, "\r\n", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_socket_send (line_client->socket, data, strlen (data), NULL, &error), ==,
+                   strlen (data));
+  g_assert_no_error (error);
+}
+
+/* Reads one reply: a line, or with `multi_line` up to the "." line. */
+static char *
+line_client_read (LineClient *line_client,
+                  gboolean multi_line)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      const char *input = line_client->input->str;
+      const char *end = NULL;
+      char buffer[4096];
+      g_autoptr(GError) error = NULL;
+      gssize n;
+
+      if (multi_line && g_str_has_prefix (input, "+OK"))
+        {
+          const char *dot = strstr (input, "\r\n.\r\n");
+          end = dot != NULL ? dot + 5 : NULL;
+        }
+      else
+        {
+          const char *crlf = strstr (input, "\r\n");
+          end = crlf != NULL ? crlf + 2 : NULL;
+        }
+      if (end != NULL)
+        {
+          char *reply = g_strndup (input, end - input);
+
+          g_string_erase (line_client->input, 0, end - input);
+          return reply;
+        }
+
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      n = g_socket_receive (line_client->socket, buffer, sizeof buffer, NULL, &error);
+      if (n > 0)
+        g_string_append_len (line_client->input, buffer, n);
+      else if (n == 0)
+        return g_string_free (g_string_new (line_client->input->str), FALSE);
+      else
+        {
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+          g_main_context_iteration (NULL, FALSE);
+          g_usleep (500);
+        }
+    }
+}
+
+/* Sends a command and checks that the reply starts with `expected`. */
+static char *
+pop3_exchange (LineClient *line_client,
+               const char *command,
+               gboolean multi_line,
+               const char *expected)
+{
+  char *reply;
+
+  line_client_send (line_client, command);
+  reply = line_client_read (line_client, multi_line);
+  if (!g_str_has_prefix (reply, expected))
+    g_error ("after \"%s\": expected \"%s...\", got \"%s\"", command, expected, reply);
+  return reply;
+}
+
+static guint
+count_files (const char *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  guint count = 0;
+
+  while (handle != NULL && g_dir_read_name (handle) != NULL)
+    count++;
+  return count;
+}
+
+static void
+test_pop3_retr_dele_quit (Fixture *fixture,
+                          gconstpointer user_data)
+{
+  /* Stored with bare LF line ends: the wire has CRLF, and counts it. */
+  static const char stored[] = "Subject: pop\n\n.dot line\nbody\n";
+  static const char wire[] = "+OK 33 octets\r\nSubject: pop\r\n\r\n..dot line\r\nbody\r\n.\r\n";
+  MsStore *store = ms_server_get_store (fixture->alpha);
+  guint16 port = ms_server_get_port (fixture->alpha, MS_LISTENER_POP3);
+  g_autofree char *inbox_new = g_build_filename (ms_server_get_data_dir (fixture->alpha), "mail",
+                                                 "alice", "new", NULL);
+  g_autofree char *inbox_cur = g_build_filename (ms_server_get_data_dir (fixture->alpha), "mail",
+                                                 "alice", "cur", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) left = NULL;
+  LineClient *first;
+  LineClient *second;
+  char *reply;
+
+  g_assert_cmpuint (port, !=, 0);
+  g_assert_cmpuint (ms_server_get_port (fixture->alpha, MS_LISTENER_POP3S), !=, 0);
+  g_assert_true (ms_store_deliver (store, "alice", "INBOX", (const guint8 *) stored,
+                                   strlen (stored), NULL, 0, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_files (inbox_new), ==, 1);
+
+  first = line_client_connect (port);
+  reply = line_client_read (first, FALSE);
+  g_assert_true (g_str_has_prefix (reply, "+OK alpha.test Mailscope POP3 server ready"));
+  g_free (reply);
+  g_free (pop3_exchange (first, "USER alice", FALSE, "+OK "));
+  g_free (pop3_exchange (first, "PASS alicepw", FALSE, "+OK alice has 1 message (33 octets)"));
+  g_free (pop3_exchange (first, "LIST", TRUE, "+OK 1 message (33 octets)\r\n1 33\r\n.\r\n"));
+
+  /* The maildrop is locked while the first session is in TRANSACTION. */
+  second = line_client_connect (port);
+  g_free (line_client_read (second, FALSE));
+  g_free (pop3_exchange (second, "USER alice", FALSE, "+OK "));
+  g_free (pop3_exchange (second, "PASS alicepw", FALSE, "-ERR [IN-USE] "));
+
+  reply = pop3_exchange (first, "RETR 1", TRUE, "+OK ");
+  g_assert_cmpstr (reply, ==, wire);
+  g_free (reply);
+  g_free (pop3_exchange (first, "DELE 1", FALSE, "+OK message 1 deleted"));
+  g_free (pop3_exchange (first, "STAT", FALSE, "+OK 0 0\r\n"));
+  /* Marked, not removed: the file is still there until QUIT. */
+  g_assert_cmpuint (count_files (inbox_new) + count_files (inbox_cur), ==, 1);
+  g_free (pop3_exchange (first, "QUIT", FALSE, "+OK alpha.test POP3 server signing off "
+                                                "(maildrop empty)"));
+  line_client_free (first);
+
+  g_assert_cmpuint (count_files (inbox_new) + count_files (inbox_cur), ==, 0);
+  left = ms_store_list (store, "alice", "INBOX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (left->len, ==, 0);
+
+  /* The lock went with the first session's QUIT. */
+  g_free (pop3_exchange (second, "USER alice", FALSE, "+OK "));
+  g_free (pop3_exchange (second, "PASS alicepw", FALSE, "+OK alice has 0 messages"));
+  g_free (pop3_exchange (second, "QUIT", FALSE, "+OK "));
+  line_client_free (second);
+}
+
+static void
+test_pop3_drop_keeps_mail (Fixture *fixture,
+                           gconstpointer user_data)
+{
+  static const char stored[] = "Subject: keep\r\n\r\nme\r\n";
+  MsStore *store = ms_server_get_store (fixture->alpha);
+  guint16 port = ms_server_get_port (fixture->alpha, MS_LISTENER_POP3);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) left = NULL;
+  LineClient *client;
+  LineClient *again;
+
+  g_assert_true (ms_store_deliver (store, "alice", "INBOX", (const guint8 *) stored,
+                                   strlen (stored), NULL, 0, NULL, &error));
+  client = line_client_connect (port);
+  g_free (line_client_read (client, FALSE));
+  g_free (pop3_exchange (client, "USER alice", FALSE, "+OK "));
+  g_free (pop3_exchange (client, "PASS alicepw", FALSE, "+OK "));
+  g_free (pop3_exchange (client, "DELE 1", FALSE, "+OK "));
+  /* The connection drops without QUIT: nothing is removed, and the lock
+   * is released. */
+  line_client_free (client);
+  while (ms_server_get_connection_count (fixture->alpha) > 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  left = ms_store_list (store, "alice", "INBOX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (left->len, ==, 1);
+  again = line_client_connect (port);
+  g_free (line_client_read (again, FALSE));
+  g_free (pop3_exchange (again, "USER alice", FALSE, "+OK "));
+  g_free (pop3_exchange (again, "PASS alicepw", FALSE, "+OK alice has 1 message (21 octets)"));
+  g_free (pop3_exchange (again, "QUIT", FALSE, "+OK "));
+  line_client_free (again);
+}
+
 static void
 test_demo_world (void)
 {
@@ -316,6 +536,10 @@ main (int argc,
               fixture_set_up, test_mta_port_refuses_relay, fixture_tear_down);
   g_test_add ("/server/server/wrong-password", Fixture, NULL,
               fixture_set_up, test_wrong_password, fixture_tear_down);
+  g_test_add ("/server/server/pop3-retr-dele-quit", Fixture, NULL,
+              fixture_set_up, test_pop3_retr_dele_quit, fixture_tear_down);
+  g_test_add ("/server/server/pop3-drop-keeps-mail", Fixture, NULL,
+              fixture_set_up, test_pop3_drop_keeps_mail, fixture_tear_down);
   g_test_add_func ("/server/world/demo", test_demo_world);
 
   return g_test_run ();
