@@ -828,6 +828,10 @@ pump (MsConn *conn)
     step_handshake (conn);
   if (!conn->closed)
     read_input (conn);
+  /* The replies to what was just read go out now, together, instead of
+   * after one more trip through poll() for a writable socket. */
+  if (!conn->closed)
+    write_output (conn);
 }
 
 static gboolean

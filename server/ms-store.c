@@ -25,8 +25,14 @@
  *   <uid> <unique name>        a message got this UID
  *   -<uid>                     the message was expunged
  *
- * Delivery appends one line and fdatasyncs it, so a delivery costs one small
- * write instead of a rewrite of the whole list. When the log holds many dead
+ * Delivery appends one line, a small write instead of a rewrite of the whole
+ * list, and does not sync it: the message file itself is durable (tmp/,
+ * fsync, rename, fsync of the directory), and a load gives files missing
+ * from the list the next UIDs in the order of their unique names, which
+ * begin with the delivery time. So if a crash loses the last delivery lines,
+ * the same messages get the same UIDs again. An expunge line is synced,
+ * and with it every line before it: otherwise a lost "-UID" plus a lost
+ * delivery line could hand a removed message's UID to a later one. When the log holds many dead
  * lines (expunged messages), and whenever a load finds it out of step with
  * the directories, it is compacted: rewritten whole into a temporary file,
  * fsynced and renamed over the old one (the header's N then carries UIDNEXT
@@ -516,7 +522,9 @@ new_unique_name (MsStore *self)
 
   /* "<seconds>.M<usec>P<pid>Q<counter>.<host>" (the Maildir spec's
    * recommended form), unique within this host. */
-  return g_strdup_printf ("%" G_GINT64_FORMAT ".M%" G_GINT64_FORMAT "P%dQ%u.%s",
+  /* The microseconds are zero-padded so that names sort in delivery
+   * order, which the uid list's crash recovery relies on (see the top). */
+  return g_strdup_printf ("%" G_GINT64_FORMAT ".M%06" G_GINT64_FORMAT "P%dQ%u.%s",
                           now / G_USEC_PER_SEC, now % G_USEC_PER_SEC,
                           (int) getpid (), ++self->counter, self->hostname);
 }
@@ -1463,8 +1471,10 @@ commit_new_message (Folder     *folder,
   entry->size = size;
   entry->mtime = mtime;
 
+  /* Not synced: the file is durable, and a lost line gives it the same
+   * UID again (see the top of this file). */
   line = g_strdup_printf ("%u %s\n", entry->uid, entry->base);
-  if (!folder_append_list (folder, line, strlen (line), TRUE, error))
+  if (!folder_append_list (folder, line, strlen (line), FALSE, error))
     {
       /* The UID stays used up: it was maybe half written. */
       g_unlink (path);
@@ -1851,12 +1861,12 @@ ms_store_expunge (MsStore    *store,
       store_event_set_message (event, entry);
     }
 
-  /* Not fsynced: a lost "-UID" line is repaired by the next load, which
-   * finds no file for the UID. */
+  /* Synced, and with it the delivery lines before it: a removed message's
+   * UID must never come back for another one (RFC 3501 §2.3.1.1). */
   line = g_strdup_printf ("-%u\n", uid);
   index->stale_lines += 2;
   folder_remove_entry (index, entry);
-  if (!folder_append_list (index, line, strlen (line), FALSE, error))
+  if (!folder_append_list (index, line, strlen (line), TRUE, error))
     {
       g_clear_pointer (&event, ms_event_unref);
       return FALSE;

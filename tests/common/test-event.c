@@ -57,6 +57,35 @@ test_invalid_utf8 (void)
 }
 
 static void
+test_escaping (void)
+{
+  g_autoptr(MsEvent) event = ms_event_new (MS_EVENT_RELAY, "alpha \"quoted\"");
+  g_autoptr(MsEvent) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  JsonArray *rcpt = json_array_new ();
+  const char *tricky = "q\"b\\s\x01c\ttab\r\nnl \xc3\xa9 \xe2\x82\xac";
+
+  json_array_add_string_element (rcpt, "bob@beta.test");
+  json_array_add_string_element (rcpt, "dave@beta.test");
+  ms_event_set_array (event, "rcpt", rcpt);
+  ms_event_set_string (event, "text", tricky);
+  ms_event_set_int (event, "negative", -42);
+  ms_event_set_bool (event, "no", FALSE);
+
+  line = ms_event_to_json (event);
+  g_assert_null (strchr (line, '\n'));
+  g_assert_null (strchr (line, '\x01'));
+  parsed = ms_event_from_json (line, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (parsed->server, ==, "alpha \"quoted\"");
+  g_assert_cmpstr (ms_event_get_string (parsed, "text"), ==, tricky);
+  g_assert_cmpint (ms_event_get_int (parsed, "negative", 0), ==, -42);
+  g_assert_false (ms_event_get_bool (parsed, "no", TRUE));
+  g_assert_nonnull (strstr (line, "\"rcpt\":[\"bob@beta.test\",\"dave@beta.test\"]"));
+}
+
+static void
 test_kinds (void)
 {
   for (MsEventKind kind = 0; kind < MS_EVENT_N_KINDS; kind++)
@@ -103,6 +132,7 @@ main (int argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/common/event/round-trip", test_round_trip);
   g_test_add_func ("/common/event/invalid-utf8", test_invalid_utf8);
+  g_test_add_func ("/common/event/escaping", test_escaping);
   g_test_add_func ("/common/event/kinds", test_kinds);
   g_test_add_func ("/common/event/bad-lines", test_bad_lines);
   return g_test_run ();
