@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ms-compose.h"
+#include "ms-pop3-fetch.h"
 #include "ms-smtp-sender.h"
 #include "ms-trace-bus.h"
 #include "ms-trace-recorder.h"
@@ -16,10 +17,13 @@
 #define EXIT_USAGE 2
 #define DEFAULT_SERVER "127.0.0.1:2587"
 #define DEFAULT_SMTP_PORT 2587
+#define DEFAULT_POP3_SERVER "127.0.0.1:2110"
+#define DEFAULT_POP3_PORT 2110
 
 static const char summary[] =
   "Commands:\n"
   "  send    Compose a message and send it over SMTP (submission)\n"
+  "  pop3    List, peek at or download mail over POP3 (list | top N LINES | fetch)\n"
   "\n"
   "Run \"mailscope-client COMMAND --help\" for the options of a command.";
 
@@ -37,6 +41,25 @@ typedef struct {
   int timeout_s;     /* 0 = the engine's default */
   char *server_help;  /* description of --server; GOption borrows it */
 } ConnectionOptions;
+
+/* What --user, --starttls and --tls mean for one protocol, for --help. */
+typedef struct {
+  const char *user;
+  const char *starttls;
+  const char *tls;
+} ConnectionHelp;
+
+static const ConnectionHelp smtp_help = {
+  .user = "Log in as USER (AUTH PLAIN, or LOGIN)",
+  .starttls = "Require STARTTLS (RFC 3207) before anything else; fail if it is not offered",
+  .tls = "Use TLS from the first byte (implicit TLS, RFC 8314), e.g. to port 2465",
+};
+
+static const ConnectionHelp pop3_help = {
+  .user = "Log in as USER (USER/PASS, or AUTH PLAIN with --auth plain; required)",
+  .starttls = "Require STLS (RFC 2595) before logging in; fail if it is refused",
+  .tls = "Use TLS from the first byte (implicit TLS, RFC 8314), e.g. to port 2995",
+};
 
 /* The parsed form, after connection_options_resolve(). */
 typedef struct {
@@ -64,7 +87,8 @@ connection_options_clear (ConnectionOptions *options)
 static void
 connection_options_add (GOptionContext *context,
                         ConnectionOptions *options,
-                        const char *default_server)
+                        const char *default_server,
+                        const ConnectionHelp *help)
 {
   /* GOption keeps pointers to the descriptions, so this one lives in `options`. */
   g_free (options->server_help);
@@ -72,12 +96,10 @@ connection_options_add (GOptionContext *context,
 
   const GOptionEntry entries[] = {
     { "server", 's', 0, G_OPTION_ARG_STRING, &options->server, options->server_help, "HOST:PORT" },
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &options->user, "Log in as USER (AUTH PLAIN, or LOGIN)", "USER" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &options->user, help->user, "USER" },
     { "password", 'p', 0, G_OPTION_ARG_STRING, &options->password, "Password for --user", "PASSWORD" },
-    { "starttls", 0, 0, G_OPTION_ARG_NONE, &options->starttls,
-      "Require STARTTLS (RFC 3207) before anything else; fail if it is not offered", NULL },
-    { "tls", 0, 0, G_OPTION_ARG_NONE, &options->tls,
-      "Use TLS from the first byte (implicit TLS, RFC 8314), e.g. to port 2465", NULL },
+    { "starttls", 0, 0, G_OPTION_ARG_NONE, &options->starttls, help->starttls, NULL },
+    { "tls", 0, 0, G_OPTION_ARG_NONE, &options->tls, help->tls, NULL },
     { "trace", 0, 0, G_OPTION_ARG_FILENAME, &options->trace_path,
       "Record the session's events as JSON Lines in FILE", "FILE" },
     { "show", 0, 0, G_OPTION_ARG_NONE, &options->show,
@@ -273,7 +295,7 @@ command_send (int argc,
     "accepted, 1 when some or all were not (or the server could not be reached), 2 for\n"
     "usage errors.");
   g_option_context_add_main_entries (context, entries, NULL);
-  connection_options_add (context, &connection, DEFAULT_SERVER);
+  connection_options_add (context, &connection, DEFAULT_SERVER, &smtp_help);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -414,6 +436,257 @@ out:
   return status;
 }
 
+/* --- pop3 ------------------------------------------------------------ */
+
+typedef struct {
+  GMainLoop *loop;
+  MsPop3FetchResult *result;
+  GError *error;
+} Pop3Run;
+
+static void
+pop3_done_cb (GObject *source,
+              GAsyncResult *res,
+              gpointer user_data)
+{
+  Pop3Run *run = user_data;
+
+  run->result = ms_pop3_fetch_finish (res, &run->error);
+  g_main_loop_quit (run->loop);
+}
+
+/* A message number or line count: digits only, at least `min`. */
+static gboolean
+parse_count (const char *text,
+             guint min,
+             guint *value_r)
+{
+  guint64 value = 0;
+
+  if (text == NULL || !g_ascii_string_to_unsigned (text, 10, min, G_MAXINT, &value, NULL))
+    return FALSE;
+  *value_r = (guint) value;
+  return TRUE;
+}
+
+static void
+print_listing (const MsPop3FetchResult *result)
+{
+  g_print ("%u message%s, %" G_GUINT64_FORMAT " bytes\n",
+           result->count, result->count == 1 ? "" : "s", result->total_size);
+  if (result->messages->len == 0)
+    return;
+  g_print ("%5s %10s  %s\n", "#", "size", result->have_uids ? "UIDL" : "UIDL (not supported by the server)");
+  for (guint i = 0; i < result->messages->len; i++)
+    {
+      const MsPop3FetchMessage *message = g_ptr_array_index (result->messages, i);
+
+      g_print ("%5u %10" G_GUINT64_FORMAT "  %s\n", message->msg, message->size,
+               message->uid ? message->uid : "-");
+    }
+}
+
+/* The TOP lines as they came, with local line ends. */
+static void
+print_top (GBytes *top)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (top, &len);
+
+  for (gsize i = 0; i < len; i++)
+    {
+      if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')
+        continue;
+      putchar (data[i]);
+    }
+  fflush (stdout);
+}
+
+static int
+command_pop3 (int argc,
+              char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  ConnectionOptions connection = { 0 };
+  ConnectionTarget target = { 0 };
+  g_autofree char *mode = NULL;
+  g_autofree char *into = NULL;
+  g_autofree char *auth = NULL;
+  g_autoptr(MsTraceBus) bus = NULL;
+  g_autoptr(MsTraceRecorder) recorder = NULL;
+  MsPop3FetchParams params = { 0 };
+  Pop3Run run = { 0 };
+  const char *job = NULL;
+  int status = EXIT_USAGE;
+  const GOptionEntry entries[] = {
+    { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode,
+      "fetch: \"keep\" leaves the mail on the server and fetches only what is new (default); "
+      "\"delete\" removes each message once it is saved", "keep|delete" },
+    { "into", 'i', 0, G_OPTION_ARG_FILENAME, &into,
+      "fetch: the local Maildir to save into (default ./Maildir; made when missing)", "DIR" },
+    { "auth", 0, 0, G_OPTION_ARG_STRING, &auth,
+      "How to log in: \"user\" (USER/PASS, default), \"plain\" (AUTH PLAIN, RFC 5034), "
+      "\"any\" (AUTH PLAIN when offered)", "user|plain|any" },
+    { NULL }
+  };
+
+  context = g_option_context_new ("list | top N LINES | fetch - read mail over POP3");
+  g_option_context_set_summary (context,
+    "  list          STAT, LIST and UIDL: each message's number, size and unique id.\n"
+    "  top N LINES   The header and the first LINES body lines of message N (TOP;\n"
+    "                LINES 0 for the header alone). Nothing changes on the server.\n"
+    "  fetch         Save every message into a local Maildir (DIR/new), each one\n"
+    "                written and synced to disk before anything else happens to it\n"
+    "                on the server. --mode delete then marks it with DELE, and QUIT\n"
+    "                at the end removes the marked messages (RFC 1939 §6); if the\n"
+    "                session breaks first, nothing is removed. --mode keep leaves\n"
+    "                the mail there; DIR/.mailscope-pop3-state remembers the UIDLs\n"
+    "                already downloaded, so the next run fetches only new mail, and\n"
+    "                another DIR (another \"device\") gets every message again.\n"
+    "\n"
+    "Exit status: 0 on success, 1 when the server or the transfer failed (a\n"
+    "refused login, a lost connection, a disk error), 2 for usage errors.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  connection_options_add (context, &connection, DEFAULT_POP3_SERVER, &pop3_help);
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("mailscope-client pop3: %s\n", error->message);
+      g_printerr ("Run \"mailscope-client pop3 --help\" for the options.\n");
+      connection_options_clear (&connection);
+      return EXIT_USAGE;
+    }
+
+  job = argc > 1 ? argv[1] : NULL;
+  if (job == NULL)
+    g_printerr ("mailscope-client pop3: say what to do: list, top N LINES or fetch\n");
+  else if (g_str_equal (job, "list") || g_str_equal (job, "fetch"))
+    {
+      params.job = g_str_equal (job, "list") ? MS_POP3_FETCH_JOB_LIST : MS_POP3_FETCH_JOB_FETCH;
+      if (argc > 2)
+        g_printerr ("mailscope-client pop3 %s: unexpected argument \"%s\"\n", job, argv[2]);
+      else
+        status = 0;
+    }
+  else if (g_str_equal (job, "top"))
+    {
+      params.job = MS_POP3_FETCH_JOB_TOP;
+      if (argc != 4)
+        g_printerr ("mailscope-client pop3 top: give a message number and a line count: top N LINES\n");
+      else if (!parse_count (argv[2], 1, &params.top_msg))
+        g_printerr ("mailscope-client pop3 top: \"%s\" is not a message number (1, 2, ...)\n", argv[2]);
+      else if (!parse_count (argv[3], 0, &params.top_lines))
+        g_printerr ("mailscope-client pop3 top: \"%s\" is not a line count (0, 1, ...)\n", argv[3]);
+      else
+        status = 0;
+    }
+  else
+    g_printerr ("mailscope-client pop3: unknown job \"%s\": list, top N LINES or fetch\n", job);
+  if (status != 0)
+    goto out;
+  status = EXIT_USAGE;
+
+  if ((mode != NULL || into != NULL) && params.job != MS_POP3_FETCH_JOB_FETCH)
+    g_printerr ("mailscope-client pop3 %s: --mode and --into are for fetch\n", job);
+  else if (mode != NULL && !g_str_equal (mode, "keep") && !g_str_equal (mode, "delete"))
+    g_printerr ("mailscope-client pop3: --mode is keep or delete, not \"%s\"\n", mode);
+  else if (auth != NULL && !g_str_equal (auth, "user") && !g_str_equal (auth, "plain") &&
+           !g_str_equal (auth, "any"))
+    g_printerr ("mailscope-client pop3: --auth is user, plain or any, not \"%s\"\n", auth);
+  else if (!connection_options_resolve (&connection, DEFAULT_POP3_SERVER, DEFAULT_POP3_PORT, &target, &error))
+    g_printerr ("mailscope-client pop3: %s\n", error->message);
+  else if (connection.user == NULL)
+    g_printerr ("mailscope-client pop3: --user and --password are required\n");
+  else
+    status = 0;
+  if (status != 0)
+    goto out;
+
+  if (connection.trace_path != NULL)
+    {
+      bus = ms_trace_bus_new ();
+      recorder = ms_trace_recorder_new (bus, connection.trace_path, &error);
+      if (recorder == NULL)
+        {
+          g_printerr ("mailscope-client pop3: --trace: %s\n", error->message);
+          status = 1;
+          goto out;
+        }
+    }
+
+  params.host = target.host;
+  params.port = target.port;
+  params.tls = target.tls_mode == MS_SMTP_TLS_IMPLICIT ? MS_POP3_CLIENT_TLS_IMPLICIT
+             : target.tls_mode == MS_SMTP_TLS_STARTTLS ? MS_POP3_CLIENT_TLS_STLS
+             : MS_POP3_CLIENT_TLS_NONE;
+  params.auth = auth == NULL || g_str_equal (auth, "user") ? MS_POP3_CLIENT_AUTH_USER
+              : g_str_equal (auth, "plain") ? MS_POP3_CLIENT_AUTH_PLAIN
+              : MS_POP3_CLIENT_AUTH_ANY;
+  params.username = connection.user;
+  params.password = connection.password;
+  params.mode = mode != NULL && g_str_equal (mode, "delete") ? MS_POP3_FETCH_MODE_DELETE
+                                                             : MS_POP3_FETCH_MODE_KEEP;
+  params.maildir = into != NULL ? into : "Maildir";
+  params.timeout_s = connection.timeout_s;
+  params.bus = bus;
+  params.trace_server = target.host;
+  params.show = connection.show ? show_line_cb : NULL;
+
+  run.loop = g_main_loop_new (NULL, FALSE);
+  ms_pop3_fetch_async (&params, NULL, pop3_done_cb, &run);
+  g_main_loop_run (run.loop);
+  g_main_loop_unref (run.loop);
+
+  if (run.result == NULL)
+    {
+      g_printerr ("mailscope-client pop3: %s\n", run.error->message);
+      status = g_error_matches (run.error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_USAGE : 1;
+      g_clear_error (&run.error);
+      goto out;
+    }
+
+  switch (params.job)
+    {
+    case MS_POP3_FETCH_JOB_LIST:
+      if (run.result->status == MS_POP3_CLIENT_STATUS_OK)
+        print_listing (run.result);
+      break;
+    case MS_POP3_FETCH_JOB_TOP:
+      if (run.result->top != NULL)
+        print_top (run.result->top);
+      break;
+    case MS_POP3_FETCH_JOB_FETCH:
+    default:
+      /* Also after a failure: what was saved is saved. */
+      if (run.result->saved > 0 || run.result->status == MS_POP3_CLIENT_STATUS_OK)
+        {
+          g_autofree char *summary_text = ms_pop3_fetch_result_summary (run.result, params.mode);
+          g_print ("%s\n", summary_text);
+        }
+      break;
+    }
+
+  status = run.result->status == MS_POP3_CLIENT_STATUS_OK && run.result->local_error == NULL ? 0 : 1;
+  if (run.result->status != MS_POP3_CLIENT_STATUS_OK)
+    g_printerr ("mailscope-client pop3: %s\n", run.result->text);
+  if (run.result->local_error != NULL &&
+      (run.result->text == NULL || strstr (run.result->text, run.result->local_error) == NULL))
+    g_printerr ("mailscope-client pop3: %s\n", run.result->local_error);
+  g_clear_pointer (&run.result, ms_pop3_fetch_result_free);
+
+  if (recorder != NULL && !ms_trace_recorder_flush (recorder, &error))
+    {
+      g_printerr ("mailscope-client pop3: --trace: %s\n", error->message);
+      status = 1;
+    }
+
+out:
+  g_free (target.host);
+  connection_options_clear (&connection);
+  return status;
+}
+
 /* --- dispatch -------------------------------------------------------- */
 
 typedef struct {
@@ -423,6 +696,7 @@ typedef struct {
 
 static const Command commands[] = {
   { "send", command_send },
+  { "pop3", command_pop3 },
 };
 
 int

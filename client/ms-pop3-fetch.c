@@ -1,0 +1,1112 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "ms-pop3-fetch"
+
+#include "config.h"
+
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include <glib/gstdio.h>
+
+#include "ms-conn.h"
+#include "ms-event.h"
+#include "ms-local-maildir.h"
+#include "ms-pop3-fetch.h"
+#include "ms-tls.h"
+
+/* RFC 1939 §3 gives the server's autologout timer at least 10 minutes;
+ * a client waiting 5 minutes for any one response is patient enough. */
+#define DEFAULT_TIMEOUT_S 300
+/* A `data` event carries at most this much of the message text. */
+#define TRACE_DATA_MAX 65536
+
+typedef struct {
+  /* Copies of the parameters. */
+  char *host;
+  guint16 port;
+  MsPop3ClientTlsMode tls;
+  MsPop3ClientAuth auth;
+  char *username;
+  char *password;       /* wiped in fetch_job_free() */
+  MsPop3FetchJob kind;
+  guint top_msg;
+  guint top_lines;
+  MsPop3FetchMode mode;
+  char *maildir_path;
+  gsize max_message_size;
+  guint timeout_s;
+  MsTraceBus *bus;
+  char *trace_server;
+  void (*show) (char direction, const char *line, gpointer user_data);
+  gpointer show_data;   /* borrowed */
+
+  /* Held from the connection until the connection's closed callback; it
+   * owns this job as its task data, a cycle broken by job_complete(). */
+  GTask *task;
+  GCancellable *cancellable;        /* the caller's, or NULL */
+  gulong cancelled_id;
+  gboolean cancelled;
+  GCancellable *connect_cancellable;
+  GSource *connect_timeout;         /* on the thread-default context */
+  gboolean connect_timed_out;
+
+  SSL_CTX *tls_ctx;
+  MsConn *conn;
+  MsPop3Client *engine;
+  char *session_id;
+  MsPop3FetchResult *result;
+  /* A failure of the job itself, which wins over an OK session. */
+  MsPop3ClientStatus job_status;
+  char *job_error;
+
+  /* FETCH. */
+  MsLocalMaildir *maildir;
+  char *account;
+  GHashTable *known_uids;   /* in the state file: already in the Maildir */
+  GHashTable *server_uids;  /* on the server now, from UIDL */
+  GHashTable *deleted_uids; /* DELE answered +OK in this session */
+  GHashTable *by_number;    /* message number -> MsPop3FetchMessage* (borrowed) */
+  gboolean listed;          /* STAT, LIST and UIDL are answered */
+  gboolean quit_queued;
+  guint next_message;       /* index into result->messages */
+} FetchJob;
+
+static void
+fetch_message_free (gpointer data)
+{
+  MsPop3FetchMessage *message = data;
+
+  g_free (message->uid);
+  g_free (message);
+}
+
+void
+ms_pop3_fetch_result_free (MsPop3FetchResult *result)
+{
+  if (result == NULL)
+    return;
+  g_free (result->text);
+  g_free (result->local_error);
+  g_clear_pointer (&result->messages, g_ptr_array_unref);
+  g_clear_pointer (&result->top, g_bytes_unref);
+  g_free (result->top_error);
+  g_free (result->new_dir);
+  g_free (result);
+}
+
+char *
+ms_pop3_fetch_result_summary (const MsPop3FetchResult *result,
+                              MsPop3FetchMode mode)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  g_return_val_if_fail (result != NULL, NULL);
+
+  g_string_append_printf (text, "%u new message%s saved to %s (%" G_GUINT64_FORMAT " bytes)",
+                          result->saved, result->saved == 1 ? "" : "s",
+                          result->new_dir ? result->new_dir : "?", result->saved_bytes);
+  if (mode == MS_POP3_FETCH_MODE_DELETE)
+    {
+      if (result->committed)
+        g_string_append_printf (text, "; %u deleted on the server", result->deleted);
+      else
+        g_string_append (text, "; nothing deleted on the server (no successful QUIT)");
+    }
+  else
+    g_string_append (text, "; kept on the server");
+  if (result->skipped > 0)
+    g_string_append_printf (text, "; %u already here from an earlier run", result->skipped);
+  if (result->failed > 0)
+    g_string_append_printf (text, "; %u not fetched", result->failed);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static void
+fetch_job_free (gpointer data)
+{
+  FetchJob *job = data;
+
+  g_assert (job->task == NULL);
+  g_assert (job->connect_timeout == NULL);
+  if (job->cancelled_id != 0)
+    g_cancellable_disconnect (job->cancellable, job->cancelled_id);
+  g_clear_object (&job->cancellable);
+  g_clear_object (&job->connect_cancellable);
+  g_free (job->host);
+  g_free (job->username);
+  if (job->password != NULL)
+    OPENSSL_cleanse (job->password, strlen (job->password));
+  g_free (job->password);
+  g_free (job->maildir_path);
+  g_clear_pointer (&job->bus, ms_trace_bus_unref);
+  g_free (job->trace_server);
+  g_clear_pointer (&job->tls_ctx, SSL_CTX_free);
+  g_clear_pointer (&job->engine, ms_pop3_client_free);
+  g_clear_pointer (&job->conn, ms_conn_unref);
+  g_free (job->session_id);
+  g_clear_pointer (&job->result, ms_pop3_fetch_result_free);
+  g_free (job->job_error);
+  g_clear_pointer (&job->maildir, ms_local_maildir_free);
+  g_free (job->account);
+  g_clear_pointer (&job->known_uids, g_hash_table_unref);
+  g_clear_pointer (&job->server_uids, g_hash_table_unref);
+  g_clear_pointer (&job->deleted_uids, g_hash_table_unref);
+  g_clear_pointer (&job->by_number, g_hash_table_unref);
+  g_free (job);
+}
+
+/* --- trace events and --show ----------------------------------------- */
+
+static gboolean
+tracing (FetchJob *job)
+{
+  return job->session_id != NULL && ms_trace_bus_is_active (job->bus);
+}
+
+static MsEvent *
+new_event (FetchJob *job,
+           MsEventKind kind)
+{
+  MsEvent *event = ms_event_new (kind, job->trace_server);
+
+  ms_event_set_string (event, "session", job->session_id);
+  ms_event_set_string (event, "proto", "pop3");
+  ms_event_set_string (event, "direction", "client");
+  return event;
+}
+
+static const char *
+engine_state_name (FetchJob *job)
+{
+  return ms_pop3_client_state_to_string (ms_pop3_client_get_state (job->engine));
+}
+
+static void
+show_line (FetchJob *job,
+           char direction,
+           const char *line)
+{
+  if (job->show != NULL)
+    job->show (direction, line, job->show_data);
+}
+
+static void show_note (FetchJob *job, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+show_note (FetchJob *job,
+           const char *format,
+           ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  if (job->show == NULL)
+    return;
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  job->show ('*', text, job->show_data);
+}
+
+static void
+trace_command (FetchJob *job,
+               const char *text,
+               MsPop3ClientTraceFlags flags)
+{
+  MsPop3ClientState state = ms_pop3_client_get_state (job->engine);
+  g_autofree char *masked = NULL;
+  const char *shown = text;
+
+  if (flags & MS_POP3_CLIENT_TRACE_SECRET)
+    {
+      if (job->bus != NULL && ms_trace_bus_get_reveal_secrets (job->bus))
+        masked = g_strdup (text);
+      else
+        masked = ms_pop3_client_mask_secret (text, job->bus ? ms_trace_bus_mask (job->bus, "")
+                                                            : "********");
+      shown = masked;
+    }
+  show_line (job, 'C', shown);
+
+  if (tracing (job))
+    {
+      MsEvent *event = new_event (job, MS_EVENT_COMMAND);
+
+      ms_event_set_string (event, "text", shown);
+      /* The credentials after "+" (RFC 5034 §4) are not a command. */
+      if (state != MS_POP3_CLIENT_STATE_AUTH)
+        {
+          g_autofree char *verb = g_strndup (text, strcspn (text, " "));
+          g_autofree char *upper = g_ascii_strup (verb, -1);
+          ms_event_set_string (event, "verb", upper);
+        }
+      if (flags & MS_POP3_CLIENT_TRACE_SECRET)
+        ms_event_set_bool (event, "secret", TRUE);
+      ms_event_set_string (event, "state", ms_pop3_client_state_to_string (state));
+      ms_trace_bus_emit (job->bus, event);
+    }
+}
+
+static void
+trace_reply (FetchJob *job,
+             const char *text,
+             gsize len,
+             MsPop3ClientTraceFlags flags)
+{
+  if (job->show != NULL)
+    {
+      g_autofree char *valid = g_utf8_make_valid (text, (gssize) len);
+      show_line (job, 'S', valid);
+    }
+
+  /* Message lines become one `data` event when the message is complete. */
+  if ((flags & MS_POP3_CLIENT_TRACE_DATA) || !tracing (job))
+    return;
+  {
+    MsEvent *event = new_event (job, MS_EVENT_REPLY);
+
+    ms_event_set_bytes_text (event, "text", text, len);
+    if (!(flags & MS_POP3_CLIENT_TRACE_LISTING))
+      {
+        if (len >= 3 && g_ascii_strncasecmp (text, "+OK", 3) == 0)
+          ms_event_set_string (event, "status", "+OK");
+        else if (len >= 4 && g_ascii_strncasecmp (text, "-ERR", 4) == 0)
+          ms_event_set_string (event, "status", "-ERR");
+        else if (len >= 1 && text[0] == '+')
+          ms_event_set_string (event, "status", "+");
+      }
+    ms_event_set_string (event, "state", engine_state_name (job));
+    ms_trace_bus_emit (job->bus, event);
+  }
+}
+
+static void
+emit_data (FetchJob *job,
+           GBytes *message)
+{
+  MsEvent *event;
+  gsize len = 0;
+  const char *data;
+
+  if (!tracing (job) || message == NULL)
+    return;
+  data = g_bytes_get_data (message, &len);
+  event = new_event (job, MS_EVENT_DATA);
+  ms_event_set_int (event, "bytes", (gint64) len);
+  ms_event_set_bytes_text (event, "text", data, MIN (len, TRACE_DATA_MAX));
+  if (len > TRACE_DATA_MAX)
+    ms_event_set_bool (event, "truncated", TRUE);
+  ms_event_set_string (event, "state", engine_state_name (job));
+  ms_trace_bus_emit (job->bus, event);
+}
+
+static void
+engine_trace_cb (char direction,
+                 const char *text,
+                 gsize len,
+                 MsPop3ClientTraceFlags flags,
+                 gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  if (direction == 'S')
+    trace_reply (job, text, len, flags);
+  else
+    trace_command (job, text, flags);
+}
+
+static void
+engine_state_changed_cb (MsPop3ClientState old_state,
+                         MsPop3ClientState new_state,
+                         gpointer user_data)
+{
+  FetchJob *job = user_data;
+  MsEvent *event;
+
+  if (!tracing (job))
+    return;
+  event = new_event (job, MS_EVENT_STATE);
+  ms_event_set_string (event, "from", ms_pop3_client_state_to_string (old_state));
+  ms_event_set_string (event, "to", ms_pop3_client_state_to_string (new_state));
+  ms_trace_bus_emit (job->bus, event);
+}
+
+static void
+emit_session_open (FetchJob *job)
+{
+  MsEvent *event;
+
+  if (!tracing (job))
+    return;
+  event = new_event (job, MS_EVENT_SESSION_OPEN);
+  ms_event_set_string (event, "peer", ms_conn_get_peer (job->conn));
+  ms_event_set_string (event, "local", ms_conn_get_local (job->conn));
+  ms_event_set_bool (event, "tls", job->tls == MS_POP3_CLIENT_TLS_IMPLICIT);
+  ms_trace_bus_emit (job->bus, event);
+}
+
+static void
+emit_tls (FetchJob *job,
+          gboolean ok,
+          const char *error)
+{
+  MsEvent *event;
+
+  if (!tracing (job))
+    return;
+  event = new_event (job, MS_EVENT_TLS);
+  ms_event_set_bool (event, "success", ok);
+  if (ok)
+    {
+      ms_event_set_string (event, "version", ms_conn_get_tls_version (job->conn));
+      ms_event_set_string (event, "cipher", ms_conn_get_tls_cipher (job->conn));
+      ms_event_set_string (event, "subject", ms_conn_get_tls_subject (job->conn));
+    }
+  else
+    ms_event_set_string (event, "error", error);
+  ms_trace_bus_emit (job->bus, event);
+}
+
+static void
+emit_session_close (FetchJob *job,
+                    const char *reason)
+{
+  MsEvent *event;
+
+  if (!tracing (job))
+    return;
+  event = new_event (job, MS_EVENT_SESSION_CLOSE);
+  ms_event_set_string (event, "reason", reason);
+  ms_event_set_string (event, "state", engine_state_name (job));
+  if (job->result != NULL)
+    ms_event_set_string (event, "result", ms_pop3_client_status_to_string (job->result->status));
+  ms_trace_bus_emit (job->bus, event);
+}
+
+/* --- completion ------------------------------------------------------ */
+
+static void
+job_complete (FetchJob *job)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&job->task);
+
+  g_assert (task != NULL);
+  if (job->cancelled)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the POP3 job was cancelled");
+  else
+    g_task_return_pointer (task, g_steal_pointer (&job->result),
+                           (GDestroyNotify) ms_pop3_fetch_result_free);
+}
+
+static void
+job_complete_early (FetchJob *job,
+                    MsPop3ClientStatus status,
+                    char *text)
+{
+  job->result->status = status;
+  g_free (job->result->text);
+  job->result->text = text;
+  job_complete (job);
+}
+
+static void
+job_quit (FetchJob *job)
+{
+  if (job->quit_queued)
+    return;
+  job->quit_queued = TRUE;
+  ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_QUIT, 0, 0);
+}
+
+/* The job cannot go on, though the session is sound: say why, and QUIT.
+ * In delete mode QUIT commits only DELEs of messages already saved. */
+static void
+job_fail_and_quit (FetchJob *job,
+                   MsPop3ClientStatus status,
+                   char *text)
+{
+  if (job->job_error == NULL)
+    {
+      job->job_status = status;
+      job->job_error = text;
+    }
+  else
+    g_free (text);
+  job_quit (job);
+}
+
+/* A local failure (disk, state file): stop at once without QUIT, so the
+ * server removes nothing (RFC 1939 §6). What is saved stays recorded in
+ * the state file, so the next run neither loses nor duplicates. */
+static void
+job_abort_local (FetchJob *job,
+                 const char *what,
+                 const GError *error)
+{
+  g_autofree char *text = g_strdup_printf ("%s: %s", what, error->message);
+
+  if (job->result->local_error == NULL)
+    job->result->local_error = g_strdup (text);
+  show_note (job, "local error: %s", text);
+  ms_pop3_client_abort (job->engine, MS_POP3_CLIENT_STATUS_ABORTED, text);
+}
+
+/* --- the jobs -------------------------------------------------------- */
+
+static MsPop3FetchMessage *
+find_message (FetchJob *job,
+              guint msg)
+{
+  return g_hash_table_lookup (job->by_number, GUINT_TO_POINTER (msg));
+}
+
+static void
+record_listing (FetchJob *job,
+                const MsPop3ClientResponse *response)
+{
+  for (guint i = 0; i < response->entries->len; i++)
+    {
+      const MsPop3ClientListEntry *entry = &g_array_index (response->entries, MsPop3ClientListEntry, i);
+      MsPop3FetchMessage *message = find_message (job, entry->msg);
+
+      if (message == NULL)
+        {
+          message = g_new0 (MsPop3FetchMessage, 1);
+          message->msg = entry->msg;
+          g_ptr_array_add (job->result->messages, message);
+          g_hash_table_insert (job->by_number, GUINT_TO_POINTER (entry->msg), message);
+        }
+      if (response->command == MS_POP3_CLIENT_CMD_LIST)
+        message->size = entry->size;
+      else
+        {
+          g_free (message->uid);
+          message->uid = g_strdup (entry->uid);
+          g_hash_table_add (job->server_uids, g_strdup (entry->uid));
+        }
+    }
+}
+
+/* FETCH: the message is saved; remember it before anything else happens
+ * to it, then (delete mode) DELE it. */
+static gboolean
+save_message (FetchJob *job,
+              const MsPop3FetchMessage *message,
+              GBytes *content)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  guint64 size = 0;
+
+  name = ms_local_maildir_deliver (job->maildir, content, &size, &error);
+  if (name == NULL)
+    {
+      g_autofree char *what = g_strdup_printf ("cannot save message %u", message->msg);
+      job_abort_local (job, what, error);
+      return FALSE;
+    }
+  if (message->uid != NULL)
+    {
+      g_hash_table_add (job->known_uids, g_strdup (message->uid));
+      if (!ms_local_maildir_save_uids (job->maildir, job->account, job->known_uids, &error))
+        {
+          /* Unrecorded, the file would be fetched again next time: take it
+           * back out, so a rerun neither loses nor duplicates it. */
+          g_autofree char *path = g_build_filename (job->result->new_dir, name, NULL);
+          g_unlink (path);
+          g_hash_table_remove (job->known_uids, message->uid);
+          job_abort_local (job, "cannot record the download in the state file", error);
+          return FALSE;
+        }
+    }
+  job->result->saved++;
+  job->result->saved_bytes += size;
+  show_note (job, "message %u saved as %s/%s (%" G_GUINT64_FORMAT " bytes)",
+             message->msg, job->result->new_dir, name, size);
+  return TRUE;
+}
+
+/* FETCH: after the listing, each message in turn. Called from `ready`
+ * whenever the queue is empty. */
+static void
+fetch_next (FetchJob *job)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!job->listed || job->quit_queued)
+    return;
+  if (job->mode == MS_POP3_FETCH_MODE_KEEP && !job->result->have_uids &&
+      job->result->messages->len > 0)
+    {
+      job_fail_and_quit (job, MS_POP3_CLIENT_STATUS_SERVER_ERROR,
+                         g_strdup ("the server refused UIDL, and keep mode needs it to remember "
+                                   "what was downloaded (RFC 1939 §7); nothing was fetched"));
+      return;
+    }
+
+  while (job->next_message < job->result->messages->len)
+    {
+      MsPop3FetchMessage *message = g_ptr_array_index (job->result->messages, job->next_message++);
+      gboolean known = message->uid != NULL && g_hash_table_contains (job->known_uids, message->uid);
+
+      if (known)
+        {
+          job->result->skipped++;
+          if (job->mode == MS_POP3_FETCH_MODE_DELETE)
+            {
+              /* Saved by an earlier run that did not reach QUIT. */
+              show_note (job, "message %u (%s) is already here; only deleting it",
+                         message->msg, message->uid);
+              ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_DELE, message->msg, 0);
+              return;
+            }
+          continue;
+        }
+      if (message->uid == NULL && job->mode == MS_POP3_FETCH_MODE_KEEP)
+        {
+          show_note (job, "message %u has no UIDL; not fetched", message->msg);
+          job->result->failed++;
+          continue;
+        }
+      if (message->size > job->max_message_size)
+        {
+          show_note (job, "message %u (%" G_GUINT64_FORMAT " bytes) is over the limit of %"
+                     G_GSIZE_FORMAT " bytes; not fetched", message->msg, message->size,
+                     job->max_message_size);
+          job->result->failed++;
+          continue;
+        }
+      ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_RETR, message->msg, 0);
+      return;
+    }
+
+  job_quit (job);
+}
+
+static void
+engine_ready_cb (gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  if (job->kind == MS_POP3_FETCH_JOB_FETCH)
+    fetch_next (job);
+}
+
+static void
+engine_response_cb (const MsPop3ClientResponse *response,
+                    gpointer user_data)
+{
+  FetchJob *job = user_data;
+  MsPop3FetchResult *result = job->result;
+
+  if (response->message != NULL)
+    emit_data (job, response->message);
+
+  switch (response->command)
+    {
+    case MS_POP3_CLIENT_CMD_STAT:
+      if (response->ok)
+        {
+          result->count = response->count;
+          result->total_size = response->size;
+        }
+      break;
+    case MS_POP3_CLIENT_CMD_LIST:
+      if (!response->ok)
+        {
+          job_fail_and_quit (job, MS_POP3_CLIENT_STATUS_SERVER_ERROR,
+                             g_strdup_printf ("LIST refused: -ERR %s", response->text));
+          return;
+        }
+      record_listing (job, response);
+      break;
+    case MS_POP3_CLIENT_CMD_UIDL:
+      /* UIDL is optional (RFC 1939 §7); without it, no memory. */
+      if (response->ok)
+        {
+          result->have_uids = TRUE;
+          record_listing (job, response);
+        }
+      else
+        show_note (job, "the server refused UIDL: %s", response->text);
+      if (job->kind == MS_POP3_FETCH_JOB_FETCH)
+        job->listed = TRUE;
+      break;
+    case MS_POP3_CLIENT_CMD_TOP:
+      if (response->ok)
+        result->top = g_bytes_ref (response->message);
+      else
+        {
+          result->top_error = g_strdup (response->text);
+          job_fail_and_quit (job, MS_POP3_CLIENT_STATUS_SERVER_ERROR,
+                             g_strdup_printf ("TOP %u %u refused: -ERR %s",
+                                              response->msg, response->lines, response->text));
+        }
+      break;
+    case MS_POP3_CLIENT_CMD_RETR:
+      {
+        MsPop3FetchMessage *message = find_message (job, response->msg);
+
+        g_assert (message != NULL);
+        if (!response->ok)
+          {
+            /* Another session may have removed it; the rest still count. */
+            show_note (job, "RETR %u refused: %s", response->msg, response->text);
+            result->failed++;
+            break;
+          }
+        if (!save_message (job, message, response->message))
+          return;
+        if (job->mode == MS_POP3_FETCH_MODE_DELETE)
+          ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_DELE, response->msg, 0);
+      }
+      break;
+    case MS_POP3_CLIENT_CMD_DELE:
+      {
+        MsPop3FetchMessage *message = find_message (job, response->msg);
+
+        if (response->ok)
+          {
+            result->deleted++;
+            if (message != NULL && message->uid != NULL)
+              g_hash_table_add (job->deleted_uids, g_strdup (message->uid));
+          }
+        else
+          {
+            show_note (job, "DELE %u refused: %s", response->msg, response->text);
+            result->failed++;
+          }
+      }
+      break;
+    case MS_POP3_CLIENT_CMD_NOOP:
+    case MS_POP3_CLIENT_CMD_RSET:
+    case MS_POP3_CLIENT_CMD_QUIT:
+    default:
+      break;
+    }
+}
+
+/* After a committed FETCH: the state file keeps only what is still on the
+ * server and was not deleted (the UIDLs of removed messages are no use). */
+static void
+prune_state (FetchJob *job)
+{
+  g_autoptr(GError) error = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  if (job->kind != MS_POP3_FETCH_JOB_FETCH || !job->result->have_uids || job->maildir == NULL)
+    return;
+  g_hash_table_iter_init (&iter, job->known_uids);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (job->server_uids, key) || g_hash_table_contains (job->deleted_uids, key))
+      g_hash_table_iter_remove (&iter);
+  if (!ms_local_maildir_save_uids (job->maildir, job->account, job->known_uids, &error))
+    {
+      if (job->result->local_error == NULL)
+        job->result->local_error = g_strdup_printf ("cannot update the state file: %s", error->message);
+    }
+}
+
+static void
+engine_done_cb (MsPop3ClientResult *session,
+                gpointer user_data)
+{
+  FetchJob *job = user_data;
+  MsPop3FetchResult *result = job->result;
+
+  result->status = session->status;
+  g_free (result->text);
+  result->text = g_strdup (session->text);
+  result->tls = session->tls;
+  result->committed = session->committed;
+  if (session->committed)
+    prune_state (job);
+  if (job->job_error != NULL && result->status == MS_POP3_CLIENT_STATUS_OK)
+    {
+      result->status = job->job_status;
+      g_free (result->text);
+      result->text = g_steal_pointer (&job->job_error);
+    }
+  ms_pop3_client_result_free (session);
+
+  if (!ms_conn_is_closed (job->conn))
+    ms_conn_close_after_flush (job->conn);
+}
+
+static void
+engine_send_cb (const char *data,
+                gsize len,
+                gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  ms_conn_write (job->conn, data, len);
+}
+
+static void
+engine_start_tls_cb (gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  ms_conn_start_tls_client (job->conn, job->tls_ctx, job->host);
+}
+
+static const MsPop3ClientOutput engine_output = {
+  .send = engine_send_cb,
+  .start_tls = engine_start_tls_cb,
+  .ready = engine_ready_cb,
+  .response = engine_response_cb,
+  .done = engine_done_cb,
+  .trace = engine_trace_cb,
+  .state_changed = engine_state_changed_cb,
+};
+
+/* --- connection callbacks -------------------------------------------- */
+
+static void
+conn_line_cb (MsConn *conn,
+              const char *line,
+              gsize len,
+              MsLineFlags flags,
+              gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  /* A truncated line arrives one octet longer than the engine's longest,
+   * (see connected_cb), which the engine refuses as too long. */
+  ms_pop3_client_feed_line (job->engine, line, len);
+}
+
+static void
+conn_tls_done_cb (MsConn *conn,
+                  gboolean ok,
+                  const char *error,
+                  gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  if (ok)
+    {
+      const char *version = ms_conn_get_tls_version (conn);
+      const char *cipher = ms_conn_get_tls_cipher (conn);
+      const char *subject = ms_conn_get_tls_subject (conn);
+
+      show_note (job, "TLS handshake done: %s, %s, server certificate %s",
+                 version ? version : "?", cipher ? cipher : "?", subject ? subject : "(none)");
+    }
+  else
+    show_note (job, "TLS handshake failed: %s", error ? error : "unknown error");
+  emit_tls (job, ok, error);
+
+  if (ms_pop3_client_get_state (job->engine) == MS_POP3_CLIENT_STATE_TLS_HANDSHAKE)
+    ms_pop3_client_tls_done (job->engine, ok, error);
+  else if (!ok)
+    {
+      /* Implicit TLS (RFC 8314 §3.3): the handshake comes before the greeting. */
+      g_autofree char *text = g_strdup_printf ("the TLS handshake with %s:%u failed: %s",
+                                               job->host, job->port, error ? error : "unknown error");
+      ms_pop3_client_abort (job->engine, MS_POP3_CLIENT_STATUS_TLS_FAILURE, text);
+    }
+}
+
+static void
+conn_idle_cb (MsConn *conn,
+              gpointer user_data)
+{
+  FetchJob *job = user_data;
+  g_autofree char *text = g_strdup_printf ("no response from %s:%u within %u s (state %s)",
+                                           job->host, job->port, job->timeout_s,
+                                           engine_state_name (job));
+
+  ms_pop3_client_abort (job->engine, MS_POP3_CLIENT_STATUS_TEMP_FAILURE, text);
+}
+
+static void
+conn_closed_cb (MsConn *conn,
+                const char *reason,
+                gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  if (!ms_pop3_client_is_done (job->engine))
+    ms_pop3_client_connection_closed (job->engine, reason);
+  emit_session_close (job, reason);
+  job_complete (job);
+}
+
+static const MsConnCallbacks conn_callbacks = {
+  .line = conn_line_cb,
+  .tls_done = conn_tls_done_cb,
+  .idle = conn_idle_cb,
+  .closed = conn_closed_cb,
+};
+
+/* --- connecting ------------------------------------------------------ */
+
+static gboolean
+connect_timeout_cb (gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  g_clear_pointer (&job->connect_timeout, g_source_unref);
+  job->connect_timed_out = TRUE;
+  g_cancellable_cancel (job->connect_cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_job (FetchJob *job)
+{
+  switch (job->kind)
+    {
+    case MS_POP3_FETCH_JOB_LIST:
+      ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_STAT, 0, 0);
+      ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_LIST, 0, 0);
+      ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_UIDL, 0, 0);
+      job_quit (job);
+      break;
+    case MS_POP3_FETCH_JOB_TOP:
+      /* RFC 1939 §7: TOP msg n, with n = 0 for the header alone. */
+      ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_TOP, job->top_msg, job->top_lines);
+      job_quit (job);
+      break;
+    case MS_POP3_FETCH_JOB_FETCH:
+    default:
+      /* The rest is decided in fetch_next() once these are answered. */
+      ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_STAT, 0, 0);
+      ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_LIST, 0, 0);
+      ms_pop3_client_enqueue (job->engine, MS_POP3_CLIENT_CMD_UIDL, 0, 0);
+      break;
+    }
+}
+
+static void
+connected_cb (GObject *source,
+              GAsyncResult *res,
+              gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  FetchJob *job = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  MsConnLimits limits = { 0 };
+  MsPop3ClientParams engine_params = { 0 };
+
+  if (job->connect_timeout != NULL)
+    {
+      g_source_destroy (job->connect_timeout);
+      g_clear_pointer (&job->connect_timeout, g_source_unref);
+    }
+  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
+  job->task = g_steal_pointer (&task);
+
+  if (job->cancelled)
+    {
+      job_complete (job);
+      return;
+    }
+  if (connection == NULL)
+    {
+      if (job->connect_timed_out)
+        job_complete_early (job, MS_POP3_CLIENT_STATUS_TEMP_FAILURE,
+                            g_strdup_printf ("connecting to %s:%u timed out after %u s",
+                                             job->host, job->port, job->timeout_s));
+      else
+        job_complete_early (job, MS_POP3_CLIENT_STATUS_TEMP_FAILURE,
+                            g_strdup_printf ("cannot connect to %s:%u: %s",
+                                             job->host, job->port, error->message));
+      return;
+    }
+
+  engine_params.tls = job->tls;
+  engine_params.auth = job->auth;
+  engine_params.username = job->username;
+  engine_params.password = job->password;
+  engine_params.max_message_size = job->max_message_size;
+  job->engine = ms_pop3_client_new (&engine_params, &engine_output, job);
+
+  /* One octet more than the engine accepts in a message line, so an
+   * over-long line reaches the engine as too long rather than silently cut. */
+  limits.max_line = MS_POP3_CLIENT_DEFAULT_MAX_DATA_LINE_LENGTH + 1;
+  limits.idle_timeout_s = job->timeout_s;
+  job->conn = ms_conn_new (connection, &limits, &conn_callbacks, job);
+
+  if (job->bus != NULL)
+    job->session_id = ms_trace_bus_new_session_id (job->bus, "pop3");
+  emit_session_open (job);
+
+  queue_job (job);
+  ms_conn_start (job->conn);
+  if (job->tls == MS_POP3_CLIENT_TLS_IMPLICIT)
+    ms_conn_start_tls_client (job->conn, job->tls_ctx, job->host);
+}
+
+static void
+cancelled_cb (GCancellable *cancellable,
+              gpointer user_data)
+{
+  FetchJob *job = user_data;
+
+  job->cancelled = TRUE;
+  if (job->conn != NULL)
+    ms_conn_close (job->conn);
+  else
+    g_cancellable_cancel (job->connect_cancellable);
+}
+
+/* --- public ---------------------------------------------------------- */
+
+static gboolean
+validate_params (const MsPop3FetchParams *params,
+                 GError **error)
+{
+  if (params->host == NULL || params->host[0] == '\0' || params->port == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no server host or port given");
+      return FALSE;
+    }
+  /* A CR or LF would smuggle in a second command (RFC 1939 §3). */
+  if (params->username == NULL || params->password == NULL || params->username[0] == '\0' ||
+      strpbrk (params->username, "\r\n") != NULL || strpbrk (params->password, "\r\n") != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "POP3 needs a user name and a password, and neither may hold a line break");
+      return FALSE;
+    }
+  if (params->job == MS_POP3_FETCH_JOB_TOP && params->top_msg == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "message numbers start at 1");
+      return FALSE;
+    }
+  if (params->job == MS_POP3_FETCH_JOB_FETCH && (params->maildir == NULL || params->maildir[0] == '\0'))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no local Maildir given");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* FETCH: open the Maildir and read what was downloaded before, before
+ * connecting, so a bad directory costs no session. */
+static gboolean
+open_maildir (FetchJob *job,
+              GError **error)
+{
+  job->maildir = ms_local_maildir_open (job->maildir_path, error);
+  if (job->maildir == NULL)
+    return FALSE;
+  job->account = ms_local_maildir_account_key (job->username, job->host, job->port);
+  job->known_uids = ms_local_maildir_load_uids (job->maildir, job->account, error);
+  if (job->known_uids == NULL)
+    return FALSE;
+  job->result->new_dir = g_build_filename (job->maildir_path, "new", NULL);
+  return TRUE;
+}
+
+void
+ms_pop3_fetch_async (const MsPop3FetchParams *params,
+                     GCancellable *cancellable,
+                     GAsyncReadyCallback callback,
+                     gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketClient) socket_client = NULL;
+  g_autoptr(GSocketConnectable) address = NULL;
+  FetchJob *job;
+
+  g_return_if_fail (params != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, ms_pop3_fetch_async);
+  if (!validate_params (params, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  job = g_new0 (FetchJob, 1);
+  job->host = g_strdup (params->host);
+  job->port = params->port;
+  job->tls = params->tls;
+  job->auth = params->auth;
+  job->username = g_strdup (params->username);
+  job->password = g_strdup (params->password);
+  job->kind = params->job;
+  job->top_msg = params->top_msg;
+  job->top_lines = params->top_lines;
+  job->mode = params->mode;
+  job->maildir_path = g_strdup (params->maildir);
+  job->max_message_size = params->max_message_size ? params->max_message_size
+                                                   : MS_POP3_CLIENT_DEFAULT_MAX_MESSAGE_SIZE;
+  job->timeout_s = params->timeout_s ? params->timeout_s : DEFAULT_TIMEOUT_S;
+  job->bus = params->bus ? ms_trace_bus_ref (params->bus) : NULL;
+  job->trace_server = g_strdup (params->trace_server);
+  job->show = params->show;
+  job->show_data = params->show_data;
+  job->server_uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  job->deleted_uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  job->by_number = g_hash_table_new (g_direct_hash, g_direct_equal);
+  job->result = g_new0 (MsPop3FetchResult, 1);
+  job->result->status = MS_POP3_CLIENT_STATUS_TEMP_FAILURE;
+  job->result->text = g_strdup ("the session did not finish");
+  job->result->messages = g_ptr_array_new_with_free_func (fetch_message_free);
+  g_task_set_task_data (task, job, fetch_job_free);
+
+  if (job->kind == MS_POP3_FETCH_JOB_FETCH && !open_maildir (job, &error))
+    {
+      job->result->local_error = g_strdup (error->message);
+      job->task = g_steal_pointer (&task);
+      job_complete_early (job, MS_POP3_CLIENT_STATUS_ABORTED,
+                          g_strdup_printf ("cannot use the local Maildir: %s", error->message));
+      return;
+    }
+
+  if (job->tls != MS_POP3_CLIENT_TLS_NONE)
+    {
+      /* Our demo servers use self-signed certificates: no verification,
+       * but the subject is still reported in the tls event. */
+      job->tls_ctx = ms_tls_client_context_new (FALSE, &error);
+      if (job->tls_ctx == NULL)
+        {
+          job->task = g_steal_pointer (&task);
+          job_complete_early (job, MS_POP3_CLIENT_STATUS_TLS_FAILURE,
+                              g_strdup_printf ("cannot set up TLS: %s", error->message));
+          return;
+        }
+    }
+
+  if (cancellable != NULL)
+    {
+      job->cancellable = g_object_ref (cancellable);
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          job->cancelled = TRUE;
+          job->task = g_steal_pointer (&task);
+          job_complete (job);
+          return;
+        }
+      job->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), job, NULL);
+    }
+
+  job->connect_cancellable = g_cancellable_new ();
+  job->connect_timeout = g_timeout_source_new_seconds (job->timeout_s);
+  g_source_set_callback (job->connect_timeout, connect_timeout_cb, job, NULL);
+  g_source_attach (job->connect_timeout, g_main_context_get_thread_default ());
+  socket_client = g_socket_client_new ();
+  address = g_network_address_new (job->host, job->port);
+  g_socket_client_connect_async (socket_client, address, job->connect_cancellable,
+                                 connected_cb, g_steal_pointer (&task));
+}
+
+MsPop3FetchResult *
+ms_pop3_fetch_finish (GAsyncResult *result,
+                      GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == ms_pop3_fetch_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
