@@ -62,6 +62,8 @@ struct _MsServer {
 
   MsServerListener listeners[MS_N_LISTENERS];
   GHashTable *connections;    /* set of MsServerConnection * (owned) */
+  GPtrArray *awaiting_sync;   /* of MsServerConnection * (borrowed), held until the store syncs */
+  guint sync_source;
   /* POP3 (ms-server-pop3.c): the users whose maildrop a session holds
    * (RFC 1939 §8), and when each user last logged in (LOGIN-DELAY). */
   GHashTable *pop3_locks;     /* set of char * user */
@@ -87,6 +89,10 @@ gboolean _ms_server_authenticate (MsServer *server, const char *user, const char
 /* Delivers to a local address's INBOX. */
 gboolean _ms_server_deliver_local (gpointer server, const char *address, const char *message,
                                    gsize len, GError **error);
+/* Holds `connection`'s replies (and input) until the store's unsynced
+ * deliveries are fsynced by the next group commit; FALSE with `error` if a
+ * sync done at once failed. */
+gboolean _ms_server_hold_until_synced (MsServerConnection *connection, GError **error);
 /* A new event for `connection`'s session, with `session` and `proto` set. */
 MsEvent *_ms_server_connection_event (MsServerConnection *connection, MsEventKind kind);
 

@@ -8,11 +8,13 @@
 
 /* The backend MsSmtpSession sees: our users, our store, our relay queue. */
 
+/* The backend data is the MsServerConnection. */
+
 static MsSmtpRcptKind
 backend_classify_rcpt (gpointer data,
                        const char *address)
 {
-  MsServer *server = data;
+  MsServer *server = ((MsServerConnection *) data)->server;
   g_autofree char *local = NULL;
   const char *domain;
 
@@ -30,7 +32,25 @@ backend_authenticate (gpointer data,
                       const char *user,
                       const char *password)
 {
-  return _ms_server_authenticate (data, user, password);
+  return _ms_server_authenticate (((MsServerConnection *) data)->server, user, password);
+}
+
+/* Into `user`'s INBOX, durable only after the next group commit. */
+static gboolean
+deliver_local_unsynced (MsServer *server,
+                        const char *user,
+                        const char *message,
+                        gsize len,
+                        GError **error)
+{
+  if (!ms_auth_has_user (server->auth, user))
+    {
+      g_set_error (error, MS_SERVER_ERROR, MS_SERVER_ERROR_CONFIG, "no local user %s", user);
+      return FALSE;
+    }
+  return ms_store_ensure_user (server->store, user, error) &&
+         ms_store_deliver_unsynced (server->store, user, "INBOX", (const guint8 *) message, len,
+                                    NULL, error);
 }
 
 static gboolean
@@ -40,7 +60,8 @@ backend_accept_message (gpointer data,
                         gsize len,
                         GError **error)
 {
-  MsServer *server = data;
+  MsServerConnection *connection = data;
+  MsServer *server = connection->server;
   g_autoptr(GPtrArray) remote = g_ptr_array_new ();
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint done = 0;
@@ -62,7 +83,7 @@ backend_accept_message (gpointer data,
           g_ptr_array_add (remote, (gpointer) rcpt);
           continue;
         }
-      if (_ms_server_deliver_local (server, rcpt, message, len, &local_error))
+      if (deliver_local_unsynced (server, local, message, len, &local_error))
         {
           done++;
           continue;
@@ -93,6 +114,10 @@ backend_accept_message (gpointer data,
           g_clear_error (error);
         }
     }
+
+  /* The 250 waits for the group commit that makes the local copies durable. */
+  if (done > 0)
+    return _ms_server_hold_until_synced (connection, error);
   return TRUE;
 }
 
@@ -121,7 +146,7 @@ smtp_session_new (MsServerConnection *connection)
   config.bus = server->bus;
   config.server_name = server->domain;
   config.session_id = connection->session_id;
-  return ms_smtp_session_new (&config, &smtp_backend, server, &_ms_server_session_output,
+  return ms_smtp_session_new (&config, &smtp_backend, connection, &_ms_server_session_output,
                               connection);
 }
 

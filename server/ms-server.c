@@ -160,18 +160,36 @@ output_set_max_line (gpointer data,
   ms_conn_set_max_line (connection->conn, max_line);
 }
 
-static gboolean
-hold_done_cb (gpointer data)
+/* While held, what the session sends is kept and no input is read. */
+static void
+connection_hold (MsServerConnection *connection)
 {
-  MsServerConnection *connection = data;
+  g_assert (connection->held_output == NULL);
+  connection->held_output = g_string_new (NULL);
+  ms_conn_pause (connection->conn);
+}
+
+/* Ends a hold: sends what the session said meanwhile, then goes on. */
+static void
+connection_release (MsServerConnection *connection)
+{
   g_autoptr(GString) held = g_steal_pointer (&connection->held_output);
 
-  connection->hold_source = 0;
+  g_clear_handle_id (&connection->hold_source, g_source_remove);
   ms_conn_write (connection->conn, held->str, held->len);
   if (g_strcmp0 (connection->ops->state_name (connection->session), "closed") == 0)
     ms_conn_close_after_flush (connection->conn);
   else
     ms_conn_resume (connection->conn);
+}
+
+static gboolean
+hold_done_cb (gpointer data)
+{
+  MsServerConnection *connection = data;
+
+  connection->hold_source = 0;
+  connection_release (connection);
   return G_SOURCE_REMOVE;
 }
 
@@ -183,9 +201,57 @@ output_hold (gpointer data,
 
   if (connection->held_output != NULL)
     return;
-  connection->held_output = g_string_new (NULL);
-  ms_conn_pause (connection->conn);
+  connection_hold (connection);
   connection->hold_source = g_timeout_add (milliseconds, hold_done_cb, connection);
+}
+
+/* Group commit: the deliveries of every session that finished a message
+ * since the last sync become durable with one fsync per directory, and
+ * only then do their 250 replies go out. The idle priority runs it once
+ * the ready sockets have been served, so a busy server syncs for many
+ * messages at a time and an idle one at once. */
+static gboolean
+sync_store_cb (gpointer data)
+{
+  MsServer *server = data;
+  g_autoptr(GPtrArray) waiting = g_steal_pointer (&server->awaiting_sync);
+  g_autoptr(GError) error = NULL;
+  gboolean synced;
+
+  server->sync_source = 0;
+  server->awaiting_sync = g_ptr_array_new ();
+  synced = ms_store_sync (server->store, &error);
+  if (!synced)
+    g_warning ("%s: %s", server->domain, error->message);
+
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      MsServerConnection *connection = waiting->pdata[i];
+
+      /* Not durable, so not acknowledged: the client must try again. */
+      if (!synced)
+        g_string_assign (connection->held_output,
+                         "451 4.3.0 Local error in processing; try again later\r\n");
+      connection_release (connection);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+_ms_server_hold_until_synced (MsServerConnection *connection,
+                              GError **error)
+{
+  MsServer *server = connection->server;
+
+  /* Already held (a password delay): no batching, sync now. */
+  if (connection->held_output != NULL)
+    return ms_store_sync (server->store, error);
+
+  connection_hold (connection);
+  g_ptr_array_add (server->awaiting_sync, connection);
+  if (server->sync_source == 0)
+    server->sync_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, sync_store_cb, server, NULL);
+  return TRUE;
 }
 
 const MsSessionOutput _ms_server_session_output = {
@@ -252,6 +318,8 @@ conn_idle_cb (MsConn *conn,
 static void
 connection_free (MsServerConnection *connection)
 {
+  if (connection->server != NULL && connection->server->awaiting_sync != NULL)
+    g_ptr_array_remove_fast (connection->server->awaiting_sync, connection);
   g_clear_handle_id (&connection->hold_source, g_source_remove);
   if (connection->held_output != NULL)
     g_string_free (connection->held_output, TRUE);
@@ -392,6 +460,7 @@ ms_server_new (const MsServerConfig *config,
   server->pop3_locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   server->pop3_last_login = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   server->bus = bus != NULL ? ms_trace_bus_ref (bus) : NULL;
+  server->awaiting_sync = g_ptr_array_new ();
   server->connections = g_hash_table_new_full (NULL, NULL,
                                                (GDestroyNotify) connection_free, NULL);
   for (guint i = 0; i < MS_N_LISTENERS; i++)
@@ -542,6 +611,9 @@ ms_server_free (MsServer *server)
     return;
 
   ms_server_stop (server);
+  /* What waits for a sync is synced when the store is freed, below. */
+  g_clear_handle_id (&server->sync_source, g_source_remove);
+  g_clear_pointer (&server->awaiting_sync, g_ptr_array_unref);
   /* Sessions still open are dropped with the server; POP3 sessions release
    * their maildrop locks as they go. Each MsConn still owes its `closed`
    * callback (from an idle source that holds its own reference), so the

@@ -97,6 +97,7 @@ struct _MsStore {
   guint counter;        /* the Q part of unique names */
   GHashTable *folders;  /* key -> Folder, owned */
   GQueue lru;           /* of Folder.lru_link, most recently used first */
+  GHashTable *unsynced_dirs; /* set of directory paths that ms_store_sync() must fsync */
 };
 
 G_DEFINE_QUARK (ms-store-error-quark, ms_store_error)
@@ -1285,6 +1286,7 @@ ms_store_new (const char *root,
   self->server_name = g_strdup (server_name);
   self->bus = bus != NULL ? ms_trace_bus_ref (bus) : NULL;
   self->folders = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, folder_free);
+  self->unsynced_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_queue_init (&self->lru);
 
   /* The Maildir spec: '/' and ':' in the host name are written as octal
@@ -1314,11 +1316,16 @@ ms_store_new (const char *root,
 void
 ms_store_free (MsStore *store)
 {
+  g_autoptr(GError) error = NULL;
+
   if (store == NULL)
     return;
   /* The links live inside the folders: forget them, do not free them. */
   g_queue_init (&store->lru);
   g_clear_pointer (&store->folders, g_hash_table_unref);
+  if (ms_store_has_unsynced (store) && !ms_store_sync (store, &error))
+    g_warning ("%s", error->message);
+  g_clear_pointer (&store->unsynced_dirs, g_hash_table_unref);
   g_clear_pointer (&store->bus, ms_trace_bus_unref);
   g_free (store->hostname);
   g_free (store->server_name);
@@ -1444,14 +1451,26 @@ commit_new_message (Folder     *folder,
                     char       *flags,
                     guint64     size,
                     gint64      mtime,
+                    GHashTable *unsynced_dirs,
                     GError    **error)
 {
   g_autofree char *path = g_build_filename (folder->path, filename, NULL);
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *line = NULL;
   Entry *entry;
+  gboolean synced;
 
-  if (!fsync_dir (dir) || folder->uidnext == G_MAXUINT32)
+  /* The rename is durable once the directory is fsynced: now, or for many
+   * deliveries at once in ms_store_sync(). */
+  if (unsynced_dirs != NULL)
+    {
+      g_hash_table_add (unsynced_dirs, g_strdup (dir));
+      synced = TRUE;
+    }
+  else
+    synced = fsync_dir (dir);
+
+  if (!synced || folder->uidnext == G_MAXUINT32)
     {
       int saved_errno = folder->uidnext == G_MAXUINT32 ? EOVERFLOW : errno;
 
@@ -1503,6 +1522,7 @@ deliver_into (MsStore      *self,
               gsize         len,
               const char   *flags,
               gint64        internal_date,
+              gboolean      defer_dir_sync,
               GError      **error)
 {
   g_autofree char *base = NULL;
@@ -1559,7 +1579,8 @@ deliver_into (MsStore      *self,
 
   return commit_new_message (folder, g_steal_pointer (&base), g_steal_pointer (&filename),
                              g_strdup (flags != NULL ? flags : ""),
-                             (guint64) st.st_size, (gint64) st.st_mtime, error);
+                             (guint64) st.st_size, (gint64) st.st_mtime,
+                             defer_dir_sync ? self->unsynced_dirs : NULL, error);
 
 fail_fd:
   saved_errno = errno;
@@ -1569,16 +1590,17 @@ fail_fd:
   return NULL;
 }
 
-gboolean
-ms_store_deliver (MsStore      *store,
-                  const char   *user,
-                  const char   *folder,
-                  const guint8 *data,
-                  gsize         len,
-                  const char   *flags,
-                  gint64        internal_date,
-                  guint32      *uid_r,
-                  GError      **error)
+static gboolean
+store_deliver (MsStore      *store,
+               const char   *user,
+               const char   *folder,
+               const guint8 *data,
+               gsize         len,
+               const char   *flags,
+               gint64        internal_date,
+               gboolean      defer_dir_sync,
+               guint32      *uid_r,
+               GError      **error)
 {
   g_autofree char *canonical = NULL;
   g_autofree char *normal_flags = NULL;
@@ -1599,7 +1621,8 @@ ms_store_deliver (MsStore      *store,
   index = get_folder (store, user, canonical, NULL, error);
   if (index == NULL)
     return FALSE;
-  entry = deliver_into (store, index, data, len, normal_flags, internal_date, error);
+  entry = deliver_into (store, index, data, len, normal_flags, internal_date, defer_dir_sync,
+                        error);
   if (entry == NULL)
     return FALSE;
   if (uid_r != NULL)
@@ -1617,6 +1640,60 @@ ms_store_deliver (MsStore      *store,
       ms_trace_bus_emit (store->bus, event);
     }
   return TRUE;
+}
+
+gboolean
+ms_store_deliver (MsStore      *store,
+                  const char   *user,
+                  const char   *folder,
+                  const guint8 *data,
+                  gsize         len,
+                  const char   *flags,
+                  gint64        internal_date,
+                  guint32      *uid_r,
+                  GError      **error)
+{
+  return store_deliver (store, user, folder, data, len, flags, internal_date, FALSE, uid_r,
+                        error);
+}
+
+gboolean
+ms_store_deliver_unsynced (MsStore      *store,
+                           const char   *user,
+                           const char   *folder,
+                           const guint8 *data,
+                           gsize         len,
+                           guint32      *uid_r,
+                           GError      **error)
+{
+  return store_deliver (store, user, folder, data, len, NULL, 0, TRUE, uid_r, error);
+}
+
+gboolean
+ms_store_has_unsynced (MsStore *store)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  return g_hash_table_size (store->unsynced_dirs) > 0;
+}
+
+gboolean
+ms_store_sync (MsStore  *store,
+               GError  **error)
+{
+  GHashTableIter iter;
+  gpointer dir;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (store != NULL, FALSE);
+
+  g_hash_table_iter_init (&iter, store->unsynced_dirs);
+  while (g_hash_table_iter_next (&iter, &dir, NULL))
+    {
+      if (ok && !fsync_dir (dir))
+        ok = set_errno_error (error, errno, "Cannot sync %s", (const char *) dir);
+      g_hash_table_iter_remove (&iter);
+    }
+  return ok;
 }
 
 GPtrArray *
@@ -1909,8 +1986,7 @@ copy_into (MsStore *self,
       if (link (source_path, path) == 0)
         return commit_new_message (to, g_steal_pointer (&base), g_steal_pointer (&filename),
                                    g_strdup (flags != NULL ? flags : ""),
-                                   source->size, source->mtime,
-                                   error);
+                                   source->size, source->mtime, NULL, error);
       if (errno != EEXIST)
         break;
     }
@@ -1927,7 +2003,7 @@ copy_into (MsStore *self,
       set_errno_error (error, errno, "Cannot read %s", source_path);
       return NULL;
     }
-  return deliver_into (self, to, data, len, flags, source->mtime, error);
+  return deliver_into (self, to, data, len, flags, source->mtime, FALSE, error);
 }
 
 gboolean

@@ -99,6 +99,27 @@ gboolean ms_store_deliver (MsStore      *store,
                            guint32      *uid_r,
                            GError      **error);
 
+/* Like ms_store_deliver() into `folder` with no flags, but the final fsync
+ * of the folder's directory is left to ms_store_sync(), so a server can make
+ * many deliveries durable with one fsync per directory (group commit). The
+ * message is NOT durable, and must not be acknowledged, until
+ * ms_store_sync() has returned TRUE. */
+gboolean ms_store_deliver_unsynced (MsStore      *store,
+                                    const char   *user,
+                                    const char   *folder,
+                                    const guint8 *data,
+                                    gsize         len,
+                                    guint32      *uid_r,
+                                    GError      **error);
+
+/* TRUE when deliveries wait for ms_store_sync(). */
+gboolean ms_store_has_unsynced (MsStore *store);
+
+/* Fsyncs every directory that unsynced deliveries renamed into. Returns
+ * FALSE with `error` set if any fsync failed (the set is cleared either way). */
+gboolean ms_store_sync (MsStore  *store,
+                        GError  **error);
+
 /* The messages of a folder, sorted by UID: a new array of MsStoreMessage
  * that frees its elements. Rescans new/ and cur/ first, so messages dropped in
  * by other programs get the next UIDs here. NULL with `error` set on failure. */

@@ -1053,6 +1053,39 @@ test_lost_list_tail (Fixture      *fixture,
     }
 }
 
+/* Group commit: unsynced deliveries are listed at once and wait for one
+ * ms_store_sync() per directory. */
+static void
+test_deliver_unsynced (Fixture      *fixture,
+                       gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char text[] = "Subject: group\r\n\r\ncommit\r\n";
+  guint32 uid = 0;
+
+  g_assert_false (ms_store_has_unsynced (fixture->store));
+  for (int i = 0; i < 3; i++)
+    {
+      g_assert_true (ms_store_deliver_unsynced (fixture->store, "alice", "INBOX",
+                                                (const guint8 *) text, strlen (text), &uid,
+                                                &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (ms_store_has_unsynced (fixture->store));
+  messages = ms_store_list (fixture->store, "alice", "INBOX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (messages->len, ==, 3);
+  bytes = ms_store_read (fixture->store, "alice", "INBOX", uid, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), text, strlen (text));
+
+  g_assert_true (ms_store_sync (fixture->store, &error));
+  g_assert_no_error (error);
+  g_assert_false (ms_store_has_unsynced (fixture->store));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1064,6 +1097,7 @@ main (int    argc,
   ADD ("/server/store/deliver/files", test_deliver_writes_files);
   ADD ("/server/store/deliver/internal-date-and-read", test_deliver_internal_date_and_read);
   ADD ("/server/store/deliver/many", test_many_deliveries);
+  ADD ("/server/store/deliver/unsynced", test_deliver_unsynced);
   ADD ("/server/store/uids/stable-after-reopen", test_uids_stable_after_reopen);
   ADD ("/server/store/uids/dropped-in-by-hand", test_dropped_in_by_hand);
   ADD ("/server/store/uids/moved-behind-our-back", test_moved_behind_our_back);
