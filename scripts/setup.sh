@@ -33,6 +33,9 @@ packages=(
   curl
   swaks
   libnet-ssleay-perl   # swaks needs it for --tls; recommends are not installed
+  fetchmail            # POP3 integration tests (tests/integration/test_pop3_*.py)
+  getmail6
+  ca-certificates
   # optional: `meson test --setup valgrind`
   valgrind
 )

@@ -138,8 +138,10 @@ class Server:
 
     def __init__(self, test_dir, domain, users=(), routes=(), trace=None,
                  reveal_secrets=False, max_message_size=None, data_dir=None,
-                 smtp=True, submission=True, smtps=True, ports=None):
+                 smtp=True, submission=True, smtps=True, ports=None, extra_args=()):
         self.domain = domain
+        # More command-line flags, as given (e.g. --apop-secret, --pop3-expire).
+        self.extra_args = list(extra_args)
         self.data_dir = data_dir or os.path.join(test_dir, domain + "-data")
         self.users = list(users)
         self.routes = list(routes)
@@ -172,6 +174,14 @@ class Server:
     def smtps_port(self):
         return self.ports["smtps"]
 
+    @property
+    def pop3_port(self):
+        return self.ports["pop3"]
+
+    @property
+    def pop3s_port(self):
+        return self.ports["pop3s"]
+
     def argv(self):
         if not os.environ.get("MAILSCOPE_SERVER"):
             raise AssertionError("MAILSCOPE_SERVER is not set: run these tests with "
@@ -196,6 +206,7 @@ class Server:
             argv.append("--reveal-secrets")
         if self.max_message_size is not None:
             argv += ["--max-message-size", str(self.max_message_size)]
+        argv += self.extra_args
         return argv
 
     def start(self):
@@ -391,6 +402,165 @@ class RawSmtp:
         return self.command("AUTH PLAIN " + token)
 
 
+class RawPop3:
+    """A line-level POP3 client on a plain socket (RFC 1939), for input no
+    real client would send."""
+
+    def __init__(self, port, host=HOST, tls=False):
+        self.sock = socket.create_connection((host, port), timeout=SOCKET_TIMEOUT_S)
+        if tls:
+            self.sock = insecure_tls_context().wrap_socket(self.sock)
+        self.buffer = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def send_line(self, line):
+        if isinstance(line, str):
+            line = line.encode()
+        self.send(line + b"\r\n")
+
+    def read_line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("connection closed; pending %r" % self.buffer)
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        """One status line, as text: "+OK ..." or "-ERR ..."."""
+        line = self.read_line().decode(errors="replace")
+        if not (line.startswith("+OK") or line.startswith("-ERR") or line.startswith("+")):
+            raise AssertionError("malformed POP3 status line %r" % line)
+        return line
+
+    def command(self, line):
+        self.send_line(line)
+        return self.reply()
+
+    def multiline(self, line):
+        """Sends a command with a multi-line answer. Returns (status line,
+        body) where body is the bytes after the status line, unstuffed
+        (RFC 1939 section 3), each line with its CRLF; body is None after
+        -ERR."""
+        status = self.command(line)
+        if not status.startswith("+OK"):
+            return status, None
+        out = []
+        while True:
+            data = self.read_line()
+            if data == b".":
+                return status, b"".join(out)
+            if data.startswith(b"."):
+                data = data[1:]
+            out.append(data + b"\r\n")
+
+    def closed_by_peer(self, timeout=5):
+        """TRUE when the server closes the connection (EOF) within `timeout`."""
+        if self.buffer:
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def login(self, user, password):
+        """Reads the greeting, then USER and PASS; returns PASS's reply."""
+        greeting = self.reply()
+        assert greeting.startswith("+OK"), greeting
+        status = self.command("USER " + user)
+        assert status.startswith("+OK"), status
+        return self.command("PASS " + password)
+
+
+# --- POP3 (RFC 1939) ---
+
+def pop3_test_messages(tag="pop3"):
+    """Three messages to put in a maildrop: the dot-stuffing one, a short
+    one, and one of about 40 KiB (several TCP segments, many lines that
+    begin with a dot)."""
+    big_body = [b"line %05d %s" % (i, b"." * (i % 7)) if i % 3 else b".line %05d" % i
+                for i in range(3000)]
+    return [
+        dot_message("%s dots" % tag),
+        message_bytes([b"From: Carol <carol@other.test>", b"To: bob@example.test",
+                       b"Subject: %s short" % tag.encode(), b"", b"Hi Bob."]),
+        message_bytes([b"From: Carol <carol@other.test>", b"To: bob@example.test",
+                       b"Subject: %s big" % tag.encode(), b""] + big_body),
+    ]
+
+
+def deliver_by_smtp(server, user, messages):
+    """Sends each message to `user` with smtplib on the MTA port, one
+    transaction each. Returns the Maildir files' bytes (Received: field on
+    top), in the order sent: what a POP3 client must receive."""
+    import smtplib  # only the POP3 tests need it here
+    stored = []
+    for message in messages:
+        before = set(server.message_files(user))
+        with smtplib.SMTP(HOST, server.smtp_port, local_hostname="client.test",
+                          timeout=SOCKET_TIMEOUT_S) as smtp:
+            refused = smtp.sendmail("carol@other.test", ["%s@%s" % (user, server.domain)],
+                                    message)
+            assert refused == {}, refused
+        # A 250 after DATA means the message is on disk.
+        new = sorted(set(server.message_files(user)) - before)
+        assert len(new) == 1, new
+        with open(new[0], "rb") as f:
+            data = f.read()
+        _removed, rest = strip_header_fields(data)
+        assert rest == message, "stored message differs from the one sent"
+        stored.append(data)
+    return stored
+
+
+def maildrop_snapshot(server, user):
+    """{"new/NAME" or "cur/NAME": bytes} for a user's INBOX (the maildrop)."""
+    out = {}
+    for sub in ("new", "cur"):
+        for path in server.message_files(user, sub):
+            with open(path, "rb") as f:
+                out[sub + "/" + os.path.basename(path)] = f.read()
+    return out
+
+
+def maildir_uidl(path):
+    """The POP3 unique-id Mailscope gives a Maildir file: its unique name,
+    the file name without the ":2,FLAGS" info part."""
+    return os.path.basename(path).split(":", 1)[0]
+
+
+def maildrop_uidls(server, user, stored):
+    """The unique-id of each message of `stored` (file bytes, as
+    deliver_by_smtp returned them), found by content: file names need not
+    sort in arrival order."""
+    by_content = {}
+    for sub in ("new", "cur"):
+        for path in server.message_files(user, sub):
+            with open(path, "rb") as f:
+                by_content[f.read()] = maildir_uidl(path)
+    return [by_content[data] for data in stored]
+
+
 def which(program):
     return shutil.which(program)
 
@@ -444,7 +614,7 @@ class ServerTestCase(unittest.TestCase):
         again = Server(self.tmp, server.domain, users=server.users, routes=server.routes,
                        trace=server.trace, reveal_secrets=server.reveal_secrets,
                        max_message_size=server.max_message_size, data_dir=server.data_dir,
-                       ports=server.ports)
+                       ports=server.ports, extra_args=server.extra_args)
         self.servers.append(again)
         return again.start()
 
