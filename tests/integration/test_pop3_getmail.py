@@ -67,6 +67,7 @@ class GetmailTest(ServerTestCase):
               "port = %d\n"
               "username = bob\n"
               "password = bobpw\n"
+              "timeout = 20\n"
               "\n"
               "[destination]\n"
               "type = Maildir\n"
@@ -85,8 +86,14 @@ class GetmailTest(ServerTestCase):
         with os.fdopen(fd, "w") as f:
             f.write(rc)
         argv = [GETMAIL, "--rcfile", rc_path, "--getmaildir", self.getmail_dir]
-        result = subprocess.run(argv, capture_output=True, timeout=30,
-                                stdin=subprocess.DEVNULL)
+        try:
+            result = subprocess.run(argv, capture_output=True, timeout=60,
+                                     stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            # Say what getmail and the server had done when it hung.
+            partial = ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace")
+            self.fail("getmail hung: %s\n--- getmail said:\n%s\n--- server stderr:\n%s"
+                      % (" ".join(argv), partial, self.server.stderr()))
         log = (result.stdout + result.stderr).decode(errors="replace")
         self.assertEqual(result.returncode, 0, "%s\n%s\n%s" % (" ".join(argv), rc, log))
         return log
