@@ -271,7 +271,11 @@ set_password (const char *data_dir,
       g_printerr ("mailscope-server: %s\n", error->message);
       return 1;
     }
-  g_print ("Password set for %s@%s (in %s/users.conf)\n", user, domain, server_dir);
+  {
+    g_autofree char *name = g_ascii_strdown (user, -1);
+
+    g_print ("Password set for %s@%s (in %s/users.conf)\n", name, domain, server_dir);
+  }
   return 0;
 }
 

@@ -40,7 +40,8 @@ check_user_name (const char *user,
   if (ms_store_user_name_is_valid (user))
     return TRUE;
   g_set_error (error, MS_AUTH_ERROR, MS_AUTH_ERROR_INVALID_USER,
-               "Invalid user name");
+               "Invalid user name \"%s\": use up to 64 lower-case letters, digits, "
+               "'.', '_' and '-', not starting with '.'", user);
   return FALSE;
 }
 

@@ -335,7 +335,8 @@ check_user (const char *user,
   if (ms_store_user_name_is_valid (user))
     return TRUE;
   g_set_error (error, MS_STORE_ERROR, MS_STORE_ERROR_INVALID_NAME,
-               "Invalid user name");
+               "Invalid user name \"%s\": use up to 64 lower-case letters, digits, "
+               "'.', '_' and '-', not starting with '.'", user);
   return FALSE;
 }
 
