@@ -148,6 +148,9 @@ class Server:
         self.trace = trace
         self.reveal_secrets = reveal_secrets
         self.max_message_size = max_message_size
+        # Ports we chose may be taken by another test process between our
+        # check and the server's bind: start() then picks new ones.
+        self.ports_chosen_here = ports is None
         if ports is None:
             ports = {
                 "smtp": free_port() if smtp else 0,
@@ -210,7 +213,23 @@ class Server:
         return argv
 
     def start(self):
-        """Starts the server and waits for "Ready." on its standard output."""
+        """Starts the server and waits for "Ready." on its standard output.
+        Tests run in parallel processes, so a free port we picked can be
+        bound by another test's server first: then we pick new ports and
+        try again, a few times."""
+        for attempt in range(5):
+            seen = len(self.stderr())
+            try:
+                return self._start_once()
+            except AssertionError:
+                if (not self.ports_chosen_here or attempt == 4
+                        or "Address already in use" not in self.stderr()[seen:]):
+                    raise
+                self.ports = {name: (free_port() if port else 0)
+                              for name, port in self.ports.items()}
+                self.output = []
+
+    def _start_once(self):
         log = open(self.log_path, "ab")
         env = dict(os.environ)
         env.setdefault("G_DEBUG", "fatal-criticals")
