@@ -320,42 +320,40 @@ static void
 trace_data (MsPop3Session *session,
             const char *verb,
             guint number,
-            const GString *wire)
+            const char *wire,
+            gsize shown,
+            gsize wire_len)
 {
   MsEvent *event;
-  gsize shown;
 
   if (!ms_trace_bus_is_active (session->bus))
     return;
   event = new_session_event (session, MS_EVENT_DATA);
-  shown = MIN (wire->len, TRACE_DATA_LIMIT);
   ms_event_set_string (event, "verb", verb);
   ms_event_set_int (event, "message", number);
-  ms_event_set_int (event, "bytes", wire->len);
-  ms_event_set_bytes_text (event, "text", wire->str, shown);
-  if (shown < wire->len)
+  ms_event_set_int (event, "bytes", wire_len);
+  ms_event_set_bytes_text (event, "text", wire, shown);
+  if (shown < wire_len)
     ms_event_set_bool (event, "truncated", TRUE);
   ms_trace_bus_emit (session->bus, event);
 }
 
-void
-_ms_pop3_send_message (MsPop3Session *session,
-                       const char *verb,
-                       guint number,
-                       GBytes *bytes,
-                       gint64 body_lines)
+/* Calls `func` for each line of `data` that goes on the wire: its content
+ * without the line end. With TOP (`body_lines` >= 0), the header, the empty
+ * line, then `body_lines` lines of the body (RFC 1939 §7). */
+typedef void (*LineFunc) (const char *line, gsize len, gpointer user_data);
+
+static void
+for_each_wire_line (const char *data,
+                    gsize len,
+                    gint64 body_lines,
+                    LineFunc func,
+                    gpointer user_data)
 {
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
-  g_autoptr(GString) wire = g_string_sized_new (len + len / 32 + 16);
-  g_autoptr(GString) out = NULL;
   gboolean in_body = FALSE;
   gint64 body_sent = 0;
   gsize pos = 0;
 
-  /* The text as it goes on the wire, before byte-stuffing: each line ends in
-   * CRLF (RFC 1939 §3), whatever the file holds. With TOP, the header, the
-   * empty line, then `body_lines` lines of the body (RFC 1939 §7). */
   while (pos < len)
     {
       const char *lf = memchr (data + pos, '\n', len - pos);
@@ -370,33 +368,84 @@ _ms_pop3_send_message (MsPop3Session *session,
             break;
           body_sent++;
         }
-      g_string_append_len (wire, data + pos, content_end - pos);
-      g_string_append_len (wire, "\r\n", 2);
+      func (data + pos, content_end - pos, user_data);
       if (content_end == pos)
         in_body = TRUE;
       pos = lf != NULL ? end + 1 : len;
     }
+}
 
-  out = g_string_sized_new (wire->len + wire->len / 64 + 64);
+static void
+count_line_cb (const char *line,
+               gsize len,
+               gpointer user_data)
+{
+  *(gsize *) user_data += len + 2;
+}
+
+/* Byte-stuffing (RFC 1939 §3): a line that begins with "." gets another
+ * one. It is not counted in the octet count. */
+static void
+stuff_line_cb (const char *line,
+               gsize len,
+               gpointer user_data)
+{
+  GString *out = user_data;
+
+  if (len > 0 && line[0] == '.')
+    g_string_append_c (out, '.');
+  g_string_append_len (out, line, len);
+  g_string_append_len (out, "\r\n", 2);
+}
+
+static void
+unstuffed_line_cb (const char *line,
+                   gsize len,
+                   gpointer user_data)
+{
+  GString *text = user_data;
+
+  /* Only what the trace shows: stop growing past its limit. */
+  if (text->len < TRACE_DATA_LIMIT)
+    {
+      g_string_append_len (text, line, len);
+      g_string_append_len (text, "\r\n", 2);
+    }
+}
+
+void
+_ms_pop3_send_message (MsPop3Session *session,
+                       const char *verb,
+                       guint number,
+                       GBytes *bytes,
+                       gint64 body_lines)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr(GString) out = NULL;
+  gsize wire_len = 0;
+
+  /* Each line ends in CRLF on the wire (RFC 1939 §3), whatever the file
+   * holds. One pass counts, the next writes the reply itself: a large
+   * message is copied once, not once per step. */
+  for_each_wire_line (data, len, body_lines, count_line_cb, &wire_len);
+
+  out = g_string_sized_new (wire_len + wire_len / 64 + 64);
   if (body_lines >= 0)
     g_string_append (out, "+OK top of message follows\r\n");
   else
-    g_string_append_printf (out, "+OK %" G_GSIZE_FORMAT " octets\r\n", wire->len);
+    g_string_append_printf (out, "+OK %" G_GSIZE_FORMAT " octets\r\n", wire_len);
   trace_reply_line (session, "+OK", NULL, out->str, out->len - 2);
-  trace_data (session, verb, number, wire);
 
-  for (gsize i = 0; i < wire->len;)
+  if (ms_trace_bus_is_active (session->bus))
     {
-      /* Every line of `wire` ends in CRLF, and no LF is inside a line. */
-      const char *lf = memchr (wire->str + i, '\n', wire->len - i);
-      gsize line_end = lf != NULL ? (gsize) (lf - wire->str) + 1 : wire->len;
+      g_autoptr(GString) text = g_string_sized_new (MIN (wire_len, TRACE_DATA_LIMIT) + 2);
 
-      /* Byte-stuffing (RFC 1939 §3): not counted in the octet count above. */
-      if (wire->str[i] == '.')
-        g_string_append_c (out, '.');
-      g_string_append_len (out, wire->str + i, line_end - i);
-      i = line_end;
+      for_each_wire_line (data, len, body_lines, unstuffed_line_cb, text);
+      trace_data (session, verb, number, text->str, MIN (text->len, TRACE_DATA_LIMIT), wire_len);
     }
+
+  for_each_wire_line (data, len, body_lines, stuff_line_cb, out);
   g_string_append (out, ".\r\n");
   trace_reply_line (session, NULL, NULL, ".", 1);
   session->output->send (session->output_data, out->str, out->len);
