@@ -531,8 +531,6 @@ save_message (FetchJob *job,
 static void
 fetch_next (FetchJob *job)
 {
-  g_autoptr(GError) error = NULL;
-
   if (!job->listed || job->quit_queued)
     return;
   if (job->mode == MS_POP3_FETCH_MODE_KEEP && !job->result->have_uids &&

@@ -137,14 +137,16 @@ void
 ms_trace_bus_emit (MsTraceBus *bus,
                    MsEvent *event)
 {
-  g_autoptr(MsEvent) owned = event;
   const char *server;
   guint64 *next;
 
   g_return_if_fail (event != NULL);
 
   if (bus == NULL)
-    return;
+    {
+      ms_event_unref (event);
+      return;
+    }
 
   server = event->server != NULL ? event->server : "";
   next = g_hash_table_lookup (bus->next_seq, server);
@@ -168,6 +170,7 @@ ms_trace_bus_emit (MsTraceBus *bus,
     }
   if (--bus->emitting == 0)
     compact_subscribers (bus);
+  ms_event_unref (event);
 }
 
 void

@@ -388,7 +388,8 @@ _ms_smtp_data_finish (MsSmtpSession *session)
         _ms_smtp_reply (session, 250, "2.0.0", "Message accepted for delivery, id %s", id);
       else
         {
-          g_warning ("%s: message not accepted: %s", session->session_id, error->message);
+          g_warning ("%s: message not accepted: %s", session->session_id,
+                     error != NULL ? error->message : "no reason given");
           _ms_smtp_reply (session, 451, "4.3.0", "Local error in processing; try again later");
         }
     }
