@@ -199,7 +199,7 @@ login_succeeded (MsPop3Session *session,
         _ms_pop3_reply_code (session, "LOGIN-DELAY", "%s", error->message);
       else
         {
-          g_warning ("%s: cannot open the maildrop of %s: %s", session->session_id, user,
+          g_warning ("%s: cannot open the maildrop of %s: %s", session->trace.session_id, user,
                      error != NULL ? error->message : "unknown error");
           /* RFC 3206 §4 */
           _ms_pop3_reply_code (session, "SYS/TEMP", "cannot open the maildrop; try again later");
@@ -572,7 +572,7 @@ retrieve (MsPop3Session *session,
                                           message_at (session, index)->uid, &error);
   if (bytes == NULL)
     {
-      g_warning ("%s: cannot read message %u of %s: %s", session->session_id, index + 1,
+      g_warning ("%s: cannot read message %u of %s: %s", session->trace.session_id, index + 1,
                  session->user, error != NULL ? error->message : "unknown error");
       _ms_pop3_reply_code (session, "SYS/TEMP", "cannot read message %u", index + 1);
       return;
@@ -742,7 +742,7 @@ pop3_cmd_quit (MsPop3Session *session,
       !session->backend->commit (session->backend_data, session->user,
                                  (const guint32 *) (gpointer) uids->data, uids->len, &error))
     {
-      g_warning ("%s: UPDATE failed for %s: %s", session->session_id, session->user,
+      g_warning ("%s: UPDATE failed for %s: %s", session->trace.session_id, session->user,
                  error != NULL ? error->message : "unknown error");
       _ms_pop3_release_maildrop (session, FALSE);
       /* RFC 1939 §6 */

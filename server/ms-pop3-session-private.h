@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ms-pop3-session.h"
+#include "ms-session-trace.h"
 
 G_BEGIN_DECLS
 
@@ -25,8 +26,7 @@ typedef enum {
 struct _MsPop3Session {
   MsPop3State state;
   char *hostname;
-  char *server_name;
-  char *session_id;
+  MsSessionTrace trace;
   char *apop_timestamp;        /* NULL unless the greeting offered APOP */
   gboolean tls_available;
   gboolean tls_active;
@@ -42,7 +42,6 @@ struct _MsPop3Session {
   gpointer backend_data;        /* borrowed */
   const MsPop3Output *output;   /* borrowed */
   gpointer output_data;         /* borrowed */
-  MsTraceBus *bus;              /* owned ref; may be NULL */
 
   char *user_given;            /* USER's argument, waiting for PASS */
   MsPop3AuthStep auth_step;

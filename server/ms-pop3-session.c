@@ -71,11 +71,7 @@ static MsEvent *
 new_session_event (MsPop3Session *session,
                    MsEventKind kind)
 {
-  MsEvent *event = ms_event_new (kind, session->server_name);
-
-  ms_event_set_string (event, "session", session->session_id);
-  ms_event_set_string (event, "proto", "pop3");
-  return event;
+  return ms_session_trace_event (&session->trace, kind);
 }
 
 MsPop3Session *
@@ -93,9 +89,9 @@ ms_pop3_session_new (const MsPop3SessionConfig *config,
   session = g_new0 (MsPop3Session, 1);
   session->state = MS_POP3_STATE_AUTHORIZATION;
   session->hostname = g_strdup (config->hostname);
-  session->server_name = g_strdup (config->server_name != NULL ? config->server_name
-                                                               : config->hostname);
-  session->session_id = g_strdup (config->session_id != NULL ? config->session_id : "pop3");
+  ms_session_trace_init (&session->trace, config->bus,
+                         config->server_name != NULL ? config->server_name : config->hostname,
+                         config->session_id, "pop3");
   session->tls_available = config->tls_available;
   session->tls_active = config->tls_active;
   session->expire_days = config->expire_days;
@@ -108,7 +104,6 @@ ms_pop3_session_new (const MsPop3SessionConfig *config,
   session->backend_data = backend_data;
   session->output = output;
   session->output_data = output_data;
-  session->bus = config->bus != NULL ? ms_trace_bus_ref (config->bus) : NULL;
 
   if (config->apop_available)
     {
@@ -166,11 +161,9 @@ ms_pop3_session_free (MsPop3Session *session)
   /* The connection dropped without QUIT: nothing is removed. */
   _ms_pop3_release_maildrop (session, TRUE);
   g_free (session->hostname);
-  g_free (session->server_name);
-  g_free (session->session_id);
+  ms_session_trace_clear (&session->trace);
   g_free (session->apop_timestamp);
   g_free (session->user_given);
-  g_clear_pointer (&session->bus, ms_trace_bus_unref);
   g_free (session);
 }
 
@@ -204,17 +197,11 @@ _ms_pop3_set_state (MsPop3Session *session,
   if (old == state)
     return;
   session->state = state;
-  g_debug ("%s: %s -> %s", session->session_id,
+  g_debug ("%s: %s -> %s", session->trace.session_id,
            ms_pop3_state_to_string (old), ms_pop3_state_to_string (state));
 
-  if (ms_trace_bus_is_active (session->bus))
-    {
-      MsEvent *event = new_session_event (session, MS_EVENT_STATE);
-
-      ms_event_set_string (event, "from", ms_pop3_state_to_string (old));
-      ms_event_set_string (event, "to", ms_pop3_state_to_string (state));
-      ms_trace_bus_emit (session->bus, event);
-    }
+  ms_session_trace_state (&session->trace, ms_pop3_state_to_string (old),
+                          ms_pop3_state_to_string (state));
 }
 
 /* One reply line event. `status` is NULL for the lines after the first of
@@ -228,7 +215,7 @@ trace_reply_line (MsPop3Session *session,
 {
   MsEvent *event;
 
-  if (!ms_trace_bus_is_active (session->bus))
+  if (!ms_trace_bus_is_active (session->trace.bus))
     return;
   event = new_session_event (session, MS_EVENT_REPLY);
   ms_event_set_bytes_text (event, "text", line, len);
@@ -239,7 +226,7 @@ trace_reply_line (MsPop3Session *session,
   if (resp_code != NULL)
     ms_event_set_string (event, "resp_code", resp_code);
   ms_event_set_string (event, "state", ms_pop3_state_to_string (session->state));
-  ms_trace_bus_emit (session->bus, event);
+  ms_trace_bus_emit (session->trace.bus, event);
 }
 
 static void
@@ -326,7 +313,7 @@ trace_data (MsPop3Session *session,
 {
   MsEvent *event;
 
-  if (!ms_trace_bus_is_active (session->bus))
+  if (!ms_trace_bus_is_active (session->trace.bus))
     return;
   event = new_session_event (session, MS_EVENT_DATA);
   ms_event_set_string (event, "verb", verb);
@@ -335,7 +322,7 @@ trace_data (MsPop3Session *session,
   ms_event_set_bytes_text (event, "text", wire, shown);
   if (shown < wire_len)
     ms_event_set_bool (event, "truncated", TRUE);
-  ms_trace_bus_emit (session->bus, event);
+  ms_trace_bus_emit (session->trace.bus, event);
 }
 
 /* Calls `func` for each line of `data` that goes on the wire: its content
@@ -437,7 +424,7 @@ _ms_pop3_send_message (MsPop3Session *session,
     g_string_append_printf (out, "+OK %" G_GSIZE_FORMAT " octets\r\n", wire_len);
   trace_reply_line (session, "+OK", NULL, out->str, out->len - 2);
 
-  if (ms_trace_bus_is_active (session->bus))
+  if (ms_trace_bus_is_active (session->trace.bus))
     {
       g_autoptr(GString) text = g_string_sized_new (MIN (wire_len, TRACE_DATA_LIMIT) + 2);
 
@@ -485,15 +472,7 @@ _ms_pop3_trace_auth (MsPop3Session *session,
                      const char *user,
                      gboolean success)
 {
-  MsEvent *event;
-
-  if (!ms_trace_bus_is_active (session->bus))
-    return;
-  event = new_session_event (session, MS_EVENT_AUTH);
-  ms_event_set_string (event, "mechanism", mechanism);
-  ms_event_set_string (event, "user", user);
-  ms_event_set_bool (event, "success", success);
-  ms_trace_bus_emit (session->bus, event);
+  ms_session_trace_auth (&session->trace, mechanism, user, success);
 }
 
 void
@@ -501,14 +480,8 @@ ms_pop3_session_start (MsPop3Session *session)
 {
   g_return_if_fail (session != NULL);
 
-  if (ms_trace_bus_is_active (session->bus))
-    {
-      MsEvent *event = new_session_event (session, MS_EVENT_STATE);
-
-      ms_event_set_string (event, "from", "");
-      ms_event_set_string (event, "to", ms_pop3_state_to_string (session->state));
-      ms_trace_bus_emit (session->bus, event);
-    }
+  ms_session_trace_state (&session->trace, "",
+                          ms_pop3_state_to_string (session->state));
   /* RFC 1939 §4; the APOP timestamp goes last on the line (§7). */
   if (session->apop_timestamp != NULL)
     _ms_pop3_reply (session, "+OK", "%s Mailscope POP3 server ready %s", session->hostname,
@@ -535,7 +508,7 @@ mask_after_words (MsPop3Session *session,
     }
   if (end >= len)
     return g_strndup (line, len);
-  return g_strdup_printf ("%.*s %s", (int) end, line, ms_trace_bus_mask (session->bus, ""));
+  return g_strdup_printf ("%.*s %s", (int) end, line, ms_trace_bus_mask (session->trace.bus, ""));
 }
 
 /* The command event. PASS and APOP carry credentials, and so do AUTH and
@@ -549,7 +522,7 @@ trace_command (MsPop3Session *session,
                const char *verb)
 {
   MsEvent *event = new_session_event (session, MS_EVENT_COMMAND);
-  gboolean reveal = ms_trace_bus_get_reveal_secrets (session->bus);
+  gboolean reveal = ms_trace_bus_get_reveal_secrets (session->trace.bus);
   guint keep = 0;
 
   if (verb == NULL)
@@ -565,7 +538,7 @@ trace_command (MsPop3Session *session,
       if (reveal)
         ms_event_set_bytes_text (event, "text", line, len);
       else if (keep == 0)
-        ms_event_set_string (event, "text", ms_trace_bus_mask (session->bus, line));
+        ms_event_set_string (event, "text", ms_trace_bus_mask (session->trace.bus, line));
       else
         {
           g_autofree char *masked = mask_after_words (session, line, len, keep);
@@ -582,7 +555,7 @@ trace_command (MsPop3Session *session,
     ms_event_set_bool (event, "bare_lf", TRUE);
   if (flags & MS_LINE_FLAG_TOO_LONG)
     ms_event_set_bool (event, "too_long", TRUE);
-  ms_trace_bus_emit (session->bus, event);
+  ms_trace_bus_emit (session->trace.bus, event);
 }
 
 static gboolean
@@ -622,7 +595,7 @@ ms_pop3_session_feed_line (MsPop3Session *session,
 
   if (session->auth_step != MS_POP3_AUTH_NONE)
     {
-      if (ms_trace_bus_is_active (session->bus))
+      if (ms_trace_bus_is_active (session->trace.bus))
         trace_command (session, line, len, flags, NULL);
       if (flags & MS_LINE_FLAG_TOO_LONG || has_nul (line, len))
         {
@@ -642,7 +615,7 @@ ms_pop3_session_feed_line (MsPop3Session *session,
     }
   verb[verb_len] = '\0';
 
-  if (ms_trace_bus_is_active (session->bus))
+  if (ms_trace_bus_is_active (session->trace.bus))
     trace_command (session, line, len, flags, verb);
 
   if (flags & MS_LINE_FLAG_TOO_LONG ||

@@ -378,7 +378,7 @@ _ms_smtp_data_finish (MsSmtpSession *session)
                     MS_SMTP_MAX_DATA_LINE);
   else
     {
-      id = g_strdup_printf ("%s.%u", session->session_id, ++session->message_id_counter);
+      id = g_strdup_printf ("%s.%u", session->trace.session_id, ++session->message_id_counter);
       received = build_received (session, id);
       g_string_prepend (session->message, received);
       session->envelope.tls = session->tls_active;
@@ -388,7 +388,7 @@ _ms_smtp_data_finish (MsSmtpSession *session)
         _ms_smtp_reply (session, 250, "2.0.0", "Message accepted for delivery, id %s", id);
       else
         {
-          g_warning ("%s: message not accepted: %s", session->session_id,
+          g_warning ("%s: message not accepted: %s", session->trace.session_id,
                      error != NULL ? error->message : "no reason given");
           _ms_smtp_reply (session, 451, "4.3.0", "Local error in processing; try again later");
         }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ms-smtp-session.h"
+#include "ms-session-trace.h"
 
 G_BEGIN_DECLS
 
@@ -24,8 +25,7 @@ struct _MsSmtpSession {
   MsSmtpPortKind port_kind;
   char *hostname;
   char *peer;
-  char *server_name;
-  char *session_id;
+  MsSessionTrace trace;
   gboolean tls_available;
   gboolean tls_active;
   gboolean extended;           /* EHLO rather than HELO */
@@ -38,7 +38,6 @@ struct _MsSmtpSession {
   gpointer backend_data;        /* borrowed */
   const MsSmtpOutput *output;   /* borrowed */
   gpointer output_data;         /* borrowed */
-  MsTraceBus *bus;              /* owned ref; may be NULL */
 
   MsSmtpEnvelope envelope;
   MsSmtpAuthStep auth_step;

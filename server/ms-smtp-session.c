@@ -32,11 +32,7 @@ static MsEvent *
 new_session_event (MsSmtpSession *session,
                    MsEventKind kind)
 {
-  MsEvent *event = ms_event_new (kind, session->server_name);
-
-  ms_event_set_string (event, "session", session->session_id);
-  ms_event_set_string (event, "proto", "smtp");
-  return event;
+  return ms_session_trace_event (&session->trace, kind);
 }
 
 MsSmtpSession *
@@ -56,9 +52,9 @@ ms_smtp_session_new (const MsSmtpSessionConfig *config,
   session->port_kind = config->port_kind;
   session->hostname = g_strdup (config->hostname);
   session->peer = g_strdup (config->peer != NULL ? config->peer : "unknown");
-  session->server_name = g_strdup (config->server_name != NULL ? config->server_name
-                                                               : config->hostname);
-  session->session_id = g_strdup (config->session_id != NULL ? config->session_id : "smtp");
+  ms_session_trace_init (&session->trace, config->bus,
+                         config->server_name != NULL ? config->server_name : config->hostname,
+                         config->session_id, "smtp");
   session->tls_available = config->tls_available;
   session->tls_active = config->tls_active;
   session->max_message_size = config->max_message_size ? config->max_message_size
@@ -69,7 +65,6 @@ ms_smtp_session_new (const MsSmtpSessionConfig *config,
   session->backend_data = backend_data;
   session->output = output;
   session->output_data = output_data;
-  session->bus = config->bus != NULL ? ms_trace_bus_ref (config->bus) : NULL;
   session->envelope.rcpt_to = g_ptr_array_new_with_free_func (g_free);
   return session;
 }
@@ -82,9 +77,7 @@ ms_smtp_session_free (MsSmtpSession *session)
 
   g_free (session->hostname);
   g_free (session->peer);
-  g_free (session->server_name);
-  g_free (session->session_id);
-  g_clear_pointer (&session->bus, ms_trace_bus_unref);
+  ms_session_trace_clear (&session->trace);
   g_free (session->envelope.mail_from);
   g_ptr_array_unref (session->envelope.rcpt_to);
   g_free (session->envelope.helo);
@@ -118,7 +111,7 @@ _ms_smtp_set_state (MsSmtpSession *session,
   if (old == state)
     return;
   session->state = state;
-  g_debug ("%s: %s -> %s", session->session_id,
+  g_debug ("%s: %s -> %s", session->trace.session_id,
            ms_smtp_state_to_string (old), ms_smtp_state_to_string (state));
 
   /* DATA lines are messages, not commands: they may be longer (§4.5.3.1.6). */
@@ -127,14 +120,8 @@ _ms_smtp_set_state (MsSmtpSession *session,
                                    state == MS_SMTP_STATE_DATA ? MS_SMTP_MAX_DATA_LINE
                                                                : MS_SMTP_MAX_COMMAND_LINE);
 
-  if (ms_trace_bus_is_active (session->bus))
-    {
-      MsEvent *event = new_session_event (session, MS_EVENT_STATE);
-
-      ms_event_set_string (event, "from", ms_smtp_state_to_string (old));
-      ms_event_set_string (event, "to", ms_smtp_state_to_string (state));
-      ms_trace_bus_emit (session->bus, event);
-    }
+  ms_session_trace_state (&session->trace, ms_smtp_state_to_string (old),
+                          ms_smtp_state_to_string (state));
 }
 
 static void
@@ -146,7 +133,7 @@ send_reply_line (MsSmtpSession *session,
 {
   session->output->send (session->output_data, line, len);
 
-  if (ms_trace_bus_is_active (session->bus))
+  if (ms_trace_bus_is_active (session->trace.bus))
     {
       MsEvent *event = new_session_event (session, MS_EVENT_REPLY);
 
@@ -156,7 +143,7 @@ send_reply_line (MsSmtpSession *session,
       if (enhanced != NULL)
         ms_event_set_string (event, "enhanced", enhanced);
       ms_event_set_string (event, "state", ms_smtp_state_to_string (session->state));
-      ms_trace_bus_emit (session->bus, event);
+      ms_trace_bus_emit (session->trace.bus, event);
     }
 }
 
@@ -241,15 +228,7 @@ _ms_smtp_trace_auth (MsSmtpSession *session,
                      const char *user,
                      gboolean success)
 {
-  MsEvent *event;
-
-  if (!ms_trace_bus_is_active (session->bus))
-    return;
-  event = new_session_event (session, MS_EVENT_AUTH);
-  ms_event_set_string (event, "mechanism", mechanism);
-  ms_event_set_string (event, "user", user);
-  ms_event_set_bool (event, "success", success);
-  ms_trace_bus_emit (session->bus, event);
+  ms_session_trace_auth (&session->trace, mechanism, user, success);
 }
 
 void
@@ -257,14 +236,8 @@ ms_smtp_session_start (MsSmtpSession *session)
 {
   g_return_if_fail (session != NULL);
 
-  if (ms_trace_bus_is_active (session->bus))
-    {
-      MsEvent *event = new_session_event (session, MS_EVENT_STATE);
-
-      ms_event_set_string (event, "from", "");
-      ms_event_set_string (event, "to", ms_smtp_state_to_string (session->state));
-      ms_trace_bus_emit (session->bus, event);
-    }
+  ms_session_trace_state (&session->trace, "",
+                          ms_smtp_state_to_string (session->state));
   /* RFC 5321 §4.2: the greeting carries no enhanced status code. */
   _ms_smtp_reply (session, 220, NULL, "%s ESMTP Mailscope ready", session->hostname);
 }
@@ -289,19 +262,19 @@ trace_command (MsSmtpSession *session,
       /* Keep "AUTH PLAIN", mask the initial response after it. */
       while (mechanism_end < line + len && *mechanism_end != ' ')
         mechanism_end++;
-      if (mechanism_end < line + len && !ms_trace_bus_get_reveal_secrets (session->bus))
+      if (mechanism_end < line + len && !ms_trace_bus_get_reveal_secrets (session->trace.bus))
         {
           g_autofree char *masked = g_strdup_printf ("%.*s %s", (int) (mechanism_end - line),
-                                                     line, ms_trace_bus_mask (session->bus, ""));
+                                                     line, ms_trace_bus_mask (session->trace.bus, ""));
           ms_event_set_string (event, "text", masked);
         }
       else
         ms_event_set_bytes_text (event, "text", line, len);
       ms_event_set_bool (event, "secret", TRUE);
     }
-  else if (secret && !ms_trace_bus_get_reveal_secrets (session->bus))
+  else if (secret && !ms_trace_bus_get_reveal_secrets (session->trace.bus))
     {
-      ms_event_set_string (event, "text", ms_trace_bus_mask (session->bus, line));
+      ms_event_set_string (event, "text", ms_trace_bus_mask (session->trace.bus, line));
       ms_event_set_bool (event, "secret", TRUE);
     }
   else
@@ -314,7 +287,7 @@ trace_command (MsSmtpSession *session,
     ms_event_set_bool (event, "bare_lf", TRUE);
   if (flags & MS_LINE_FLAG_TOO_LONG)
     ms_event_set_bool (event, "too_long", TRUE);
-  ms_trace_bus_emit (session->bus, event);
+  ms_trace_bus_emit (session->trace.bus, event);
 }
 
 static void
@@ -323,7 +296,7 @@ trace_data (MsSmtpSession *session)
   MsEvent *event;
   gsize shown;
 
-  if (!ms_trace_bus_is_active (session->bus) || session->message == NULL)
+  if (!ms_trace_bus_is_active (session->trace.bus) || session->message == NULL)
     return;
   event = new_session_event (session, MS_EVENT_DATA);
   shown = MIN (session->message->len, TRACE_DATA_LIMIT);
@@ -333,7 +306,7 @@ trace_data (MsSmtpSession *session)
     ms_event_set_bool (event, "truncated", TRUE);
   if (session->message_bare_lf)
     ms_event_set_bool (event, "bare_lf", TRUE);
-  ms_trace_bus_emit (session->bus, event);
+  ms_trace_bus_emit (session->trace.bus, event);
 }
 
 /* RFC 5321 §4.1.1.4 and §4.5.2: the message ends with a line holding a
@@ -432,7 +405,7 @@ ms_smtp_session_feed_line (MsSmtpSession *session,
       feed_data_line (session, line, len, flags);
       return;
     case MS_SMTP_STATE_AUTH:
-      if (ms_trace_bus_is_active (session->bus))
+      if (ms_trace_bus_is_active (session->trace.bus))
         trace_command (session, line, len, flags, NULL);
       if (flags & MS_LINE_FLAG_TOO_LONG || has_nul (line, len))
         {
@@ -454,7 +427,7 @@ ms_smtp_session_feed_line (MsSmtpSession *session,
     }
   verb[verb_len] = '\0';
 
-  if (ms_trace_bus_is_active (session->bus))
+  if (ms_trace_bus_is_active (session->trace.bus))
     trace_command (session, line, len, flags, verb);
 
   if (flags & MS_LINE_FLAG_TOO_LONG)
