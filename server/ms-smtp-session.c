@@ -264,8 +264,8 @@ trace_command (MsSmtpSession *session,
         mechanism_end++;
       if (mechanism_end < line + len && !ms_trace_bus_get_reveal_secrets (session->trace.bus))
         {
-          g_autofree char *masked = g_strdup_printf ("%.*s %s", (int) (mechanism_end - line),
-                                                     line, ms_trace_bus_mask (session->trace.bus, ""));
+          g_autofree char *masked = g_strdup_printf ("%.*s %s", (int) (mechanism_end - line), line,
+                                                     ms_trace_bus_mask (session->trace.bus, ""));
           ms_event_set_string (event, "text", masked);
         }
       else
