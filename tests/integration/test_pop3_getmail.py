@@ -12,6 +12,7 @@ received, default true). The tests take exactly those off and compare the
 rest with the Maildir file on the server, CRLF turned into LF."""
 
 import os
+import sys
 import pwd
 import subprocess
 import unittest
@@ -86,17 +87,35 @@ class GetmailTest(ServerTestCase):
         with os.fdopen(fd, "w") as f:
             f.write(rc)
         argv = [GETMAIL, "--rcfile", rc_path, "--getmaildir", self.getmail_dir]
-        try:
-            result = subprocess.run(argv, capture_output=True, timeout=60,
-                                     stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as e:
-            # Say what getmail and the server had done when it hung.
-            partial = ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace")
-            self.fail("getmail hung: %s\n--- getmail said:\n%s\n--- server stderr:\n%s"
-                      % (" ".join(argv), partial, self.server.stderr()))
-        log = (result.stdout + result.stderr).decode(errors="replace")
+        for attempt in range(2):
+            try:
+                result = subprocess.run(argv, capture_output=True, timeout=60,
+                                        stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired as e:
+                # Say what getmail and the server had done when it hung.
+                partial = ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace")
+                self.fail("getmail hung: %s\n--- getmail said:\n%s\n--- server stderr:\n%s"
+                          % (" ".join(argv), partial, self.server.stderr()))
+            log = (result.stdout + result.stderr).decode(errors="replace")
+            if result.returncode == 0 or attempt == 1 or not self.getmail_child_race(log):
+                break
+            # getmail forks a child per message for Maildir delivery, and its
+            # SIGCHLD handling is racy (getmailcore/baseclasses.py): a child
+            # that exits early enough crashes it in _child_handler, or leaves
+            # it waiting for a child that is gone. That is getmail's bug, not
+            # the server's. Nothing was committed on the server (no QUIT), so
+            # run once more into an emptied destination.
+            sys.stderr.write("getmail lost a child (its own race); running it again\n")
+            for sub in ("new", "cur", "tmp"):
+                directory = os.path.join(destination, sub)
+                for name in os.listdir(directory) if os.path.isdir(directory) else []:
+                    os.unlink(os.path.join(directory, name))
         self.assertEqual(result.returncode, 0, "%s\n%s\n%s" % (" ".join(argv), rc, log))
         return log
+
+    @staticmethod
+    def getmail_child_race(log):
+        return "_child_handler" in log or "waiting child pid" in log
 
     def delivered(self, destination):
         out = []
