@@ -339,8 +339,7 @@ emit_session_open (FetchJob *job)
   if (!tracing (job))
     return;
   event = new_event (job, MS_EVENT_SESSION_OPEN);
-  ms_event_set_string (event, "peer", ms_conn_get_peer (job->conn));
-  ms_event_set_string (event, "local", ms_conn_get_local (job->conn));
+  ms_conn_describe_endpoints (job->conn, event);
   ms_event_set_bool (event, "tls", job->tls == MS_POP3_CLIENT_TLS_IMPLICIT);
   ms_trace_bus_emit (job->bus, event);
 }
@@ -355,15 +354,7 @@ emit_tls (FetchJob *job,
   if (!tracing (job))
     return;
   event = new_event (job, MS_EVENT_TLS);
-  ms_event_set_bool (event, "success", ok);
-  if (ok)
-    {
-      ms_event_set_string (event, "version", ms_conn_get_tls_version (job->conn));
-      ms_event_set_string (event, "cipher", ms_conn_get_tls_cipher (job->conn));
-      ms_event_set_string (event, "subject", ms_conn_get_tls_subject (job->conn));
-    }
-  else
-    ms_event_set_string (event, "error", error);
+  ms_conn_describe_tls (job->conn, event, ok, error);
   ms_trace_bus_emit (job->bus, event);
 }
 

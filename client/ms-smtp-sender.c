@@ -151,6 +151,8 @@ trace_command (SendJob *job,
           g_autofree char *upper = g_ascii_strup (verb, -1);
           ms_event_set_string (event, "verb", upper);
         }
+      if (flags & MS_SMTP_CLIENT_TRACE_SECRET)
+        ms_event_set_bool (event, "secret", TRUE);
       ms_event_set_string (event, "state", ms_smtp_client_state_to_string (state));
       ms_trace_bus_emit (job->bus, event);
     }
@@ -253,23 +255,22 @@ emit_session_open (SendJob *job)
   if (!tracing (job))
     return;
   event = new_event (job, MS_EVENT_SESSION_OPEN);
-  ms_event_set_string (event, "peer", ms_conn_get_peer (job->conn));
-  ms_event_set_string (event, "local", ms_conn_get_local (job->conn));
+  ms_conn_describe_endpoints (job->conn, event);
   ms_event_set_bool (event, "tls", job->tls == MS_SMTP_TLS_IMPLICIT);
   ms_trace_bus_emit (job->bus, event);
 }
 
 static void
-emit_tls (SendJob *job)
+emit_tls (SendJob *job,
+          gboolean ok,
+          const char *error)
 {
   MsEvent *event;
 
   if (!tracing (job))
     return;
   event = new_event (job, MS_EVENT_TLS);
-  ms_event_set_string (event, "version", ms_conn_get_tls_version (job->conn));
-  ms_event_set_string (event, "cipher", ms_conn_get_tls_cipher (job->conn));
-  ms_event_set_string (event, "subject", ms_conn_get_tls_subject (job->conn));
+  ms_conn_describe_tls (job->conn, event, ok, error);
   ms_trace_bus_emit (job->bus, event);
 }
 
@@ -283,6 +284,7 @@ emit_session_close (SendJob *job,
     return;
   event = new_event (job, MS_EVENT_SESSION_CLOSE);
   ms_event_set_string (event, "reason", reason);
+  ms_event_set_string (event, "state", engine_state_name (job));
   if (job->result != NULL)
     ms_event_set_string (event, "result", ms_smtp_send_status_to_string (job->result->status));
   ms_trace_bus_emit (job->bus, event);
@@ -425,13 +427,14 @@ conn_tls_done_cb (MsConn *conn,
                                                version ? version : "?", cipher ? cipher : "?",
                                                subject ? subject : "(none)");
       show_line (job, '*', note);
-      emit_tls (job);
     }
   else
     {
       g_autofree char *note = g_strdup_printf ("TLS handshake failed: %s", error ? error : "unknown error");
       show_line (job, '*', note);
     }
+  /* A failed handshake is an event too, as on the server side. */
+  emit_tls (job, ok, error);
 
   if (ms_smtp_client_get_state (job->engine) == MS_SMTP_CLIENT_STATE_TLS_HANDSHAKE)
     ms_smtp_client_tls_done (job->engine, ok, error);

@@ -1441,3 +1441,32 @@ ms_conn_is_closed (MsConn *conn)
 
   return conn->closed || conn->closing;
 }
+
+void
+ms_conn_describe_endpoints (MsConn *conn,
+                            MsEvent *event)
+{
+  g_return_if_fail (conn != NULL && event != NULL);
+
+  ms_event_set_string (event, "peer", ms_conn_get_peer (conn));
+  ms_event_set_string (event, "local", ms_conn_get_local (conn));
+}
+
+void
+ms_conn_describe_tls (MsConn *conn,
+                      MsEvent *event,
+                      gboolean ok,
+                      const char *error)
+{
+  g_return_if_fail (conn != NULL && event != NULL);
+
+  ms_event_set_bool (event, "success", ok);
+  if (ok)
+    {
+      ms_event_set_string (event, "version", ms_conn_get_tls_version (conn));
+      ms_event_set_string (event, "cipher", ms_conn_get_tls_cipher (conn));
+      ms_event_set_string (event, "subject", ms_conn_get_tls_subject (conn));
+    }
+  else
+    ms_event_set_string (event, "error", error != NULL ? error : "unknown error");
+}

@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <openssl/ssl.h>
 
+#include "ms-event.h"
+
 G_BEGIN_DECLS
 
 /* MsConn: one non-blocking socket on the main context, with optional OpenSSL
@@ -100,6 +102,13 @@ const char *ms_conn_get_tls_subject (MsConn *conn);
 /* "127.0.0.1:45678". Borrowed. */
 const char *ms_conn_get_peer (MsConn *conn);
 const char *ms_conn_get_local (MsConn *conn);
+
+/* Trace fields from this connection, shared by every server and client
+ * event that describes it (docs/trace-format.md): `peer` and `local` for a
+ * session-open event; `success`, and `version`, `cipher`, `subject` or
+ * `error`, for a tls event. */
+void ms_conn_describe_endpoints (MsConn *conn, MsEvent *event);
+void ms_conn_describe_tls (MsConn *conn, MsEvent *event, gboolean ok, const char *error);
 
 /* Sends what is queued, then closes. No more input is delivered. */
 void ms_conn_close_after_flush (MsConn *conn);

@@ -285,15 +285,7 @@ conn_tls_done_cb (MsConn *conn,
     {
       MsEvent *event = _ms_server_connection_event (connection, MS_EVENT_TLS);
 
-      ms_event_set_bool (event, "success", ok);
-      if (ok)
-        {
-          ms_event_set_string (event, "version", ms_conn_get_tls_version (conn));
-          ms_event_set_string (event, "cipher", ms_conn_get_tls_cipher (conn));
-          ms_event_set_string (event, "subject", ms_conn_get_tls_subject (conn));
-        }
-      else
-        ms_event_set_string (event, "error", error);
+      ms_conn_describe_tls (conn, event, ok, error);
       ms_trace_bus_emit (connection->server->bus, event);
     }
 
@@ -400,8 +392,7 @@ incoming_cb (GSocketService *service,
     {
       MsEvent *event = _ms_server_connection_event (connection, MS_EVENT_SESSION_OPEN);
 
-      ms_event_set_string (event, "peer", ms_conn_get_peer (connection->conn));
-      ms_event_set_string (event, "local", ms_conn_get_local (connection->conn));
+      ms_conn_describe_endpoints (connection->conn, event);
       ms_event_set_string (event, "listener", ms_listener_kind_to_string (kind));
       ms_event_set_bool (event, "tls", listener_protocols[kind].implicit_tls);
       ms_trace_bus_emit (server->bus, event);

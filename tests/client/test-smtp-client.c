@@ -1197,11 +1197,19 @@ test_sender_starttls (void)
       if (event->kind == MS_EVENT_TLS)
         {
           saw_tls_event = TRUE;
+          g_assert_true (ms_event_get_bool (event, "success", FALSE));
           g_assert_true (g_str_has_prefix (ms_event_get_string (event, "version"), "TLSv1."));
           g_assert_nonnull (strstr (ms_event_get_string (event, "subject"), "beta.test"));
         }
       if (event->kind == MS_EVENT_COMMAND)
-        g_assert_null (strstr (ms_event_get_string (event, "text"), "YWxpY2Vwdw=="));
+        {
+          g_assert_null (strstr (ms_event_get_string (event, "text"), "YWxpY2Vwdw=="));
+          /* The AUTH LOGIN password line is flagged as a secret. */
+          if (strstr (ms_event_get_string (event, "text"), "****") != NULL)
+            g_assert_true (ms_event_get_bool (event, "secret", FALSE));
+        }
+      if (event->kind == MS_EVENT_SESSION_CLOSE)
+        g_assert_nonnull (ms_event_get_string (event, "state"));
     }
   g_assert_true (saw_tls_event);
 
