@@ -360,6 +360,7 @@ const MsProtocolOps _ms_server_pop3_ops = {
   /* AUTH lines may pass RFC 2449's 255 octets; the session holds every
    * other command to that. */
   .max_line = MS_POP3_MAX_AUTH_LINE,
+  .busy_reply = "-ERR [SYS/TEMP] Too many connections, try again later",
   .session_new = pop3_session_new,
   .session_free = pop3_session_free,
   .start = pop3_start,

@@ -14,6 +14,7 @@ typedef struct _MsServerConnection MsServerConnection;
 typedef struct {
   const char *proto;                      /* "smtp", "pop3": the trace's `proto` */
   gsize max_line;                         /* the line limit before the session says otherwise */
+  const char *busy_reply;                 /* the refusal when the server is full, without CRLF */
   gpointer (*session_new) (MsServerConnection *connection);
   void (*session_free) (gpointer session);
   void (*start) (gpointer session);       /* the greeting */

@@ -200,6 +200,7 @@ const MsProtocolOps _ms_server_smtp_ops = {
   .proto = "smtp",
   /* RFC 4954 §4 lets an AUTH line reach 12288 octets. */
   .max_line = 12288,
+  .busy_reply = "421 4.7.0 Too many connections, try again later",
   .session_new = smtp_session_new,
   .session_free = smtp_session_free,
   .start = smtp_start,

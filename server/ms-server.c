@@ -401,11 +401,8 @@ incoming_cb (GSocketService *service,
   ms_conn_start (connection->conn);
   if (g_hash_table_size (server->connections) > server->max_connections)
     {
-      /* RFC 5321 §3.8 (and likewise for POP3 and IMAP): refuse at connect. */
-      if (g_strcmp0 (ops->proto, "smtp") == 0)
-        ms_conn_write_line (connection->conn, "421 4.7.0 Too many connections, try again later");
-      else
-        ms_conn_write_line (connection->conn, "-ERR [SYS/TEMP] Too many connections, try again later");
+      /* Refuse at connect, in the protocol's own words (RFC 5321 §3.8, RFC 2449 §8). */
+      ms_conn_write_line (connection->conn, ops->busy_reply);
       ms_conn_close_after_flush (connection->conn);
     }
   else if (listener_protocols[kind].implicit_tls)

@@ -522,6 +522,82 @@ test_demo_world (void)
   remove_tree (dir);
 }
 
+/* Reads what the server sent on `socket` until a line ends, iterating the
+ * main context so the in-process server can run. */
+static char *
+read_greeting (GSocket *socket)
+{
+  GString *text = g_string_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_socket_set_blocking (socket, FALSE);
+  while (strchr (text->str, '\n') == NULL && g_get_monotonic_time () < deadline)
+    {
+      char buffer[256];
+      gssize n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL);
+
+      if (n > 0)
+        g_string_append_len (text, buffer, n);
+      else if (n == 0)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return g_string_free (text, FALSE);
+}
+
+static void
+test_too_many_connections (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("ms-test-busy-XXXXXX", &error);
+  g_autofree char *data_dir = g_build_filename (dir, "alpha.test", NULL);
+  MsServerConfig config = {
+    .domain = "alpha.test",
+    .data_dir = data_dir,
+    .ports = { MS_SERVER_PORT_ANY, 0, 0, MS_SERVER_PORT_ANY, 0 },
+    .max_connections = 1,
+  };
+  MsServer *server = ms_server_new (&config, NULL, &error);
+  const MsListenerKind kinds[] = { MS_LISTENER_SMTP, MS_LISTENER_POP3 };
+  const char *refusals[] = { "421 4.7.0 Too many connections", "-ERR [SYS/TEMP] Too many connections" };
+
+  g_test_summary ("Past max_connections, each protocol refuses in its own words");
+  g_assert_no_error (error);
+  g_assert_true (ms_server_start (server, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autoptr(GSocketClient) client = g_socket_client_new ();
+      g_autoptr(GSocketConnection) first = NULL;
+      g_autoptr(GSocketConnection) second = NULL;
+      g_autofree char *first_greeting = NULL;
+      g_autofree char *second_greeting = NULL;
+      guint16 port = ms_server_get_port (server, kinds[i]);
+
+      first = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+      g_assert_no_error (error);
+      first_greeting = read_greeting (g_socket_connection_get_socket (first));
+      g_assert_false (g_str_has_prefix (first_greeting, refusals[i]));
+      second = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+      g_assert_no_error (error);
+      second_greeting = read_greeting (g_socket_connection_get_socket (second));
+      g_assert_true (g_str_has_prefix (second_greeting, refusals[i]));
+
+      /* Once the first goes, a new one is served again. */
+      g_io_stream_close (G_IO_STREAM (first), NULL, NULL);
+      g_io_stream_close (G_IO_STREAM (second), NULL, NULL);
+      while (ms_server_get_connection_count (server) > 0)
+        g_main_context_iteration (NULL, TRUE);
+    }
+
+  ms_server_free (server);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (dir);
+}
+
 int
 main (int argc,
       char **argv)
@@ -541,6 +617,7 @@ main (int argc,
   g_test_add ("/server/server/pop3-drop-keeps-mail", Fixture, NULL,
               fixture_set_up, test_pop3_drop_keeps_mail, fixture_tear_down);
   g_test_add_func ("/server/world/demo", test_demo_world);
+  g_test_add_func ("/server/server/too-many-connections", test_too_many_connections);
 
   return g_test_run ();
 }
