@@ -70,7 +70,11 @@ class FetchmailTest(ServerTestCase):
             f.write(rc)
         os.chmod(rc_path, 0o600)
         env = dict(os.environ, HOME=self.home, FETCHMAILHOME=self.home)
+        # As root, fetchmail's lock is /var/run/fetchmail.pid, shared by the
+        # whole machine: a stale one (or another run's) made a CI run fail with
+        # "another foreground fetchmail is running". Each test gets its own.
         argv = [FETCHMAIL, "--fetchmailrc", rc_path, "--idfile", self.idfile, "--nodetach",
+                "--pidfile", os.path.join(self.home, "fetchmail.pid"),
                 "--verbose", "--nosyslog"] + list(options)
         result = subprocess.run(argv, capture_output=True, timeout=30, env=env,
                                 stdin=subprocess.DEVNULL)
