@@ -113,7 +113,7 @@ static const GOptionEntry entries[] = {
     "Least seconds between two POP3 logins of a user, advertised as LOGIN-DELAY "
     "(default 0: none)", "SECONDS" },
   { "pop3-expire", 0, 0, G_OPTION_ARG_INT, &options.pop3_expire_days,
-    "Days messages are kept, advertised as POP3 EXPIRE (default 0: not advertised)", "DAYS" },
+    "Advertise POP3 EXPIRE DAYS (RFC 2449); nothing is deleted yet (default 0: not advertised)", "DAYS" },
   { "max-message-size", 0, 0, G_OPTION_ARG_INT64, &options.max_message_size,
     "The largest message accepted, in bytes (default 10485760)", "BYTES" },
   { "trace", 't', 0, G_OPTION_ARG_FILENAME, &options.trace_file,
