@@ -47,6 +47,9 @@
 /* Per user: the last UIDVALIDITY handed out, so that a folder deleted and
  * created again within one second still gets a new, larger one. */
 #define UIDVALIDITY_NAME "mailscope-uidvalidity"
+/* Per user: the subscribed folder names (RFC 3501 §6.3.6), one per line. */
+#define SUBSCRIPTIONS_NAME "mailscope-subscriptions"
+#define MAX_SUBSCRIPTIONS_FILE (1024 * 1024)
 /* Maildir++ marks a folder directory with this empty file. */
 #define MAILDIRFOLDER_NAME "maildirfolder"
 #define TMP_PREFIX "mailscope-tmp."
@@ -98,6 +101,8 @@ struct _MsStore {
   GHashTable *folders;  /* key -> Folder, owned */
   GQueue lru;           /* of Folder.lru_link, most recently used first */
   GHashTable *unsynced_dirs; /* set of directory paths that ms_store_sync() must fsync */
+  MsStoreChangeFunc change_func;
+  gpointer change_data;
 };
 
 G_DEFINE_QUARK (ms-store-error-quark, ms_store_error)
@@ -859,6 +864,15 @@ stat_entry (Folder *folder,
   return TRUE;
 }
 
+static void
+notify_change (MsStore    *self,
+               const char *user,
+               const char *folder)
+{
+  if (self->change_func != NULL)
+    self->change_func (user, folder, self->change_data);
+}
+
 /* Brings the index in step with new/ and cur/: files other programs moved
  * (flag changes by mutt), removed, or dropped in. New files get the next UIDs
  * in name order, which for Maildir names is delivery time order. The changes
@@ -974,6 +988,7 @@ folder_rescan (MsStore *self,
 
   if (log->len == 0)
     return TRUE;
+  notify_change (self, folder->user, folder->name);
   if (compact)
     return folder_compact (self, folder, error);
   /* New UIDs are promised to clients from here on: make them durable. */
@@ -1253,6 +1268,7 @@ emit_folder_event (MsStore    *self,
 {
   MsEvent *event;
 
+  notify_change (self, user, folder);
   if (!ms_trace_bus_is_active (self->bus))
     return;
   event = store_event_new (self, op, user, folder);
@@ -1628,6 +1644,7 @@ store_deliver (MsStore      *store,
     return FALSE;
   if (uid_r != NULL)
     *uid_r = entry->uid;
+  notify_change (store, user, canonical);
 
   if (ms_trace_bus_is_active (store->bus))
     {
@@ -1886,6 +1903,7 @@ ms_store_set_flags (MsStore    *store,
         return set_errno_error (error, errno, "Cannot rename %s", old_path);
     }
 
+  notify_change (store, index->user, index->name);
   if (ms_trace_bus_is_active (store->bus))
     {
       MsEvent *event = store_event_new (store, "flag", index->user, index->name);
@@ -1950,6 +1968,7 @@ ms_store_expunge (MsStore    *store,
       return FALSE;
     }
   folder_maybe_compact (store, index);
+  notify_change (store, index->user, index->name);
 
   if (event != NULL)
     ms_trace_bus_emit (store->bus, event);
@@ -2059,6 +2078,7 @@ ms_store_copy (MsStore    *store,
     }
   if (new_uid_r != NULL)
     *new_uid_r = copy->uid;
+  notify_change (store, user, to->name);
 
   if (ms_trace_bus_is_active (store->bus))
     {
@@ -2400,4 +2420,109 @@ ms_store_folder_status (MsStore    *store,
   if (count_r != NULL)
     *count_r = g_hash_table_size (index->by_uid);
   return TRUE;
+}
+
+/* ---- change notification ---- */
+
+void
+ms_store_set_change_func (MsStore          *store,
+                          MsStoreChangeFunc func,
+                          gpointer          user_data)
+{
+  g_return_if_fail (store != NULL);
+
+  store->change_func = func;
+  store->change_data = user_data;
+}
+
+/* ---- subscriptions ---- */
+
+static GPtrArray *
+read_subscriptions (MsStore    *self,
+                    const char *user,
+                    GError    **error)
+{
+  g_autofree char *dir = user_path (self, user);
+  g_autofree char *path = g_build_filename (dir, SUBSCRIPTIONS_NAME, NULL);
+  g_autofree guint8 *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  gsize len = 0;
+
+  contents = read_file_bounded (path, MAX_SUBSCRIPTIONS_FILE, &len);
+  if (contents == NULL)
+    {
+      if (errno != ENOENT)
+        {
+          g_ptr_array_unref (names);
+          set_errno_error (error, errno, "Cannot read %s", path);
+          return NULL;
+        }
+      return names;
+    }
+  lines = g_strsplit ((const char *) contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      /* A line edited by hand to something invalid is skipped, not obeyed. */
+      char *canonical = canonical_folder_name (lines[i]);
+
+      if (canonical != NULL && !g_ptr_array_find_with_equal_func (names, canonical,
+                                                                 g_str_equal, NULL))
+        g_ptr_array_add (names, canonical);
+      else
+        g_free (canonical);
+    }
+  g_ptr_array_sort (names, compare_strings);
+  return names;
+}
+
+GPtrArray *
+ms_store_list_subscriptions (MsStore    *store,
+                             const char *user,
+                             GError    **error)
+{
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_user_exists (store, user, error))
+    return NULL;
+  return read_subscriptions (store, user, error);
+}
+
+gboolean
+ms_store_set_subscribed (MsStore    *store,
+                         const char *user,
+                         const char *folder,
+                         gboolean    subscribed,
+                         GError    **error)
+{
+  g_autofree char *canonical = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GString) contents = g_string_new (NULL);
+  guint index;
+  gboolean present;
+
+  g_return_val_if_fail (store != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_user_exists (store, user, error)
+      || (canonical = check_folder (folder, error)) == NULL)
+    return FALSE;
+  names = read_subscriptions (store, user, error);
+  if (names == NULL)
+    return FALSE;
+  present = g_ptr_array_find_with_equal_func (names, canonical, g_str_equal, &index);
+  if (present == subscribed)
+    return TRUE;
+  if (subscribed)
+    g_ptr_array_add (names, g_steal_pointer (&canonical));
+  else
+    g_ptr_array_remove_index (names, index);
+  g_ptr_array_sort (names, compare_strings);
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (contents, "%s\n", (const char *) g_ptr_array_index (names, i));
+  dir = user_path (store, user);
+  return write_file_atomically (store, dir, SUBSCRIPTIONS_NAME, contents->str, contents->len,
+                                error);
 }

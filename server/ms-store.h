@@ -222,6 +222,34 @@ gboolean ms_store_folder_status (MsStore    *store,
                                  guint      *count_r,
                                  GError    **error);
 
+/* Called after every change to a folder's messages (deliver, flag, expunge,
+ * copy into it, files found or gone in a rescan) and after folder
+ * operations, with the user and the canonical folder name. IMAP sessions
+ * that have the folder selected learn of changes through it (RFC 3501
+ * §5.2). It runs inside the store call that made the change, so it must not
+ * call back into the store: note the change and act later. */
+typedef void (*MsStoreChangeFunc) (const char *user, const char *folder, gpointer user_data);
+
+/* Sets (NULL clears) the one change function. */
+void ms_store_set_change_func (MsStore          *store,
+                               MsStoreChangeFunc func,
+                               gpointer          user_data);
+
+/* Subscriptions (RFC 3501 §6.3.6, §6.3.7): the folder names a user
+ * subscribed to, kept in <root>/<user>/mailscope-subscriptions, one per
+ * line. A name may be subscribed whether or not the folder exists. Sorted;
+ * free with g_ptr_array_unref(). */
+GPtrArray *ms_store_list_subscriptions (MsStore    *store,
+                                        const char *user,
+                                        GError    **error);
+/* Adds or removes `folder` (a valid folder name; "INBOX" in any case is
+ * INBOX). Written atomically. Removing a name that is not there is fine. */
+gboolean ms_store_set_subscribed (MsStore    *store,
+                                  const char *user,
+                                  const char *folder,
+                                  gboolean    subscribed,
+                                  GError    **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsStore, ms_store_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsStoreMessage, ms_store_message_free)
 

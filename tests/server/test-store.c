@@ -1086,6 +1086,99 @@ test_deliver_unsynced (Fixture      *fixture,
   g_assert_false (ms_store_has_unsynced (fixture->store));
 }
 
+static void
+record_change_cb (const char *user,
+                  const char *folder,
+                  gpointer    user_data)
+{
+  g_ptr_array_add (user_data, g_strdup_printf ("%s/%s", user, folder));
+}
+
+static void
+test_change_func (Fixture      *fixture,
+                  gconstpointer data)
+{
+  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dropped = NULL;
+  guint32 uid;
+  guint32 copy_uid = 0;
+
+  g_test_summary ("Every change to a folder calls the change function once the store "
+                  "is consistent, including files another program dropped in.");
+
+  g_assert_true (ms_store_create_folder (fixture->store, "alice", "Work", &error));
+  ms_store_set_change_func (fixture->store, record_change_cb, changes);
+
+  uid = deliver (fixture, "INBOX", message_one, NULL);
+  g_assert_true (ms_store_set_flags (fixture->store, "alice", "INBOX", uid, "S", &error));
+  g_assert_true (ms_store_copy (fixture->store, "alice", "inbox", uid, "Work", &copy_uid,
+                                &error));
+  g_assert_true (ms_store_expunge (fixture->store, "alice", "INBOX", uid, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (changes->len, ==, 4);
+  g_assert_cmpstr (g_ptr_array_index (changes, 0), ==, "alice/INBOX");
+  g_assert_cmpstr (g_ptr_array_index (changes, 1), ==, "alice/INBOX");
+  g_assert_cmpstr (g_ptr_array_index (changes, 2), ==, "alice/Work");
+  g_assert_cmpstr (g_ptr_array_index (changes, 3), ==, "alice/INBOX");
+
+  /* A file dropped into new/ by hand is a change, found by the next list. */
+  dropped = path_in_root (fixture, "alice", "new", "1700000000.by-hand.host", NULL);
+  g_assert_true (g_file_set_contents (dropped, message_two, -1, &error));
+  g_ptr_array_unref (list (fixture, "INBOX"));
+  g_assert_cmpuint (changes->len, ==, 5);
+  g_assert_cmpstr (g_ptr_array_index (changes, 4), ==, "alice/INBOX");
+  /* Nothing changed: no call. */
+  g_ptr_array_unref (list (fixture, "INBOX"));
+  g_assert_cmpuint (changes->len, ==, 5);
+
+  g_assert_true (ms_store_rename_folder (fixture->store, "alice", "Work", "Old", &error));
+  g_assert_cmpuint (changes->len, ==, 6);
+  g_assert_cmpstr (g_ptr_array_index (changes, 5), ==, "alice/Work");
+
+  ms_store_set_change_func (fixture->store, NULL, NULL);
+  deliver (fixture, "INBOX", message_one, NULL);
+  g_assert_cmpuint (changes->len, ==, 6);
+}
+
+static void
+test_subscriptions (Fixture      *fixture,
+                    gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autofree char *path = path_in_root (fixture, "alice", "mailscope-subscriptions", NULL);
+  g_autofree char *contents = NULL;
+
+  names = ms_store_list_subscriptions (fixture->store, "alice", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (names->len, ==, 0);
+  g_clear_pointer (&names, g_ptr_array_unref);
+
+  /* A name may be subscribed before its folder exists (RFC 3501 §6.3.6). */
+  g_assert_true (ms_store_set_subscribed (fixture->store, "alice", "Work/2026", TRUE, &error));
+  g_assert_true (ms_store_set_subscribed (fixture->store, "alice", "inbox", TRUE, &error));
+  g_assert_true (ms_store_set_subscribed (fixture->store, "alice", "INBOX", TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_cmpstr (contents, ==, "INBOX\nWork/2026\n");
+
+  g_assert_true (ms_store_set_subscribed (fixture->store, "alice", "Work/2026", FALSE, &error));
+  g_assert_true (ms_store_set_subscribed (fixture->store, "alice", "Never", FALSE, &error));
+  g_assert_no_error (error);
+  reopen (fixture);
+  names = ms_store_list_subscriptions (fixture->store, "alice", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (names->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (names, 0), ==, "INBOX");
+
+  g_assert_false (ms_store_set_subscribed (fixture->store, "alice", "../x", TRUE, &error));
+  g_assert_error (error, MS_STORE_ERROR, MS_STORE_ERROR_INVALID_NAME);
+  g_clear_error (&error);
+  g_assert_false (ms_store_set_subscribed (fixture->store, "nobody", "Work", TRUE, &error));
+  g_assert_error (error, MS_STORE_ERROR, MS_STORE_ERROR_NOT_FOUND);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1113,6 +1206,8 @@ main (int    argc,
   ADD ("/server/store/names/users", test_user_names);
   ADD ("/server/store/events/fields", test_events);
   ADD ("/server/store/events/no-bus", test_no_bus);
+  ADD ("/server/store/events/change-func", test_change_func);
+  ADD ("/server/store/subscriptions", test_subscriptions);
 #undef ADD
 
   return g_test_run ();
