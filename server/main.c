@@ -23,6 +23,7 @@ typedef struct {
   int ports[MS_N_LISTENERS];
   char *trace_file;
   gboolean reveal_secrets;
+  gboolean imap_login_needs_tls;
   gint64 max_message_size;
   int pop3_expire_days;
   int pop3_login_delay_s;
@@ -49,7 +50,7 @@ parse_port (const char *option,
 }
 
 static Options options = {
-  .ports = { -1, -1, -1, -1, -1 },
+  .ports = { -1, -1, -1, -1, -1, -1, -1 },
 };
 
 static gboolean
@@ -82,6 +83,18 @@ pop3s_port_cb (const char *name, const char *value, gpointer data, GError **erro
   return parse_port (name, value, &options.ports[MS_LISTENER_POP3S], error);
 }
 
+static gboolean
+imap_port_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  return parse_port (name, value, &options.ports[MS_LISTENER_IMAP], error);
+}
+
+static gboolean
+imaps_port_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  return parse_port (name, value, &options.ports[MS_LISTENER_IMAPS], error);
+}
+
 static const GOptionEntry entries[] = {
   { "demo", 0, 0, G_OPTION_ARG_NONE, &options.demo,
     "Run the demo world: alpha.test and beta.test, routing to each other", NULL },
@@ -107,6 +120,13 @@ static const GOptionEntry entries[] = {
     "The POP3 port, like 110 (default 2110; 0 turns it off)", "PORT" },
   { "pop3s-port", 0, 0, G_OPTION_ARG_CALLBACK, pop3s_port_cb,
     "The implicit-TLS POP3 port, like 995 (default 2995; 0 turns it off)", "PORT" },
+  { "imap-port", 0, 0, G_OPTION_ARG_CALLBACK, imap_port_cb,
+    "The IMAP port, like 143 (default 2143; 0 turns it off)", "PORT" },
+  { "imaps-port", 0, 0, G_OPTION_ARG_CALLBACK, imaps_port_cb,
+    "The implicit-TLS IMAP port, like 993 (default 2993; 0 turns it off)", "PORT" },
+  { "imap-login-needs-tls", 0, 0, G_OPTION_ARG_NONE, &options.imap_login_needs_tls,
+    "IMAP: advertise LOGINDISABLED and refuse logins until STARTTLS "
+    "(the implicit-TLS port is already encrypted)", NULL },
   { "apop-secret", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.apop_secrets,
     "Give an existing user an APOP secret (RFC 1939 section 7; repeatable)", "NAME:SECRET" },
   { "pop3-login-delay", 0, 0, G_OPTION_ARG_INT, &options.pop3_login_delay_s,
@@ -172,7 +192,9 @@ make_single_server (const char *data_dir,
                     MsTraceBus *bus,
                     GError **error)
 {
-  static const guint default_ports[MS_N_LISTENERS] = { 2525, 2587, 2465, 2110, 2995 };
+  static const guint default_ports[MS_N_LISTENERS] = {
+    2525, 2587, 2465, 2110, 2995, 2143, 2993
+  };
   g_autofree char *domain = g_ascii_strdown (options.domain ? options.domain : "example.test", -1);
   g_autofree char *server_dir = g_build_filename (data_dir, domain, NULL);
   g_autoptr(MsServer) server = NULL;
@@ -184,6 +206,7 @@ make_single_server (const char *data_dir,
   config.max_message_size = options.max_message_size;
   config.pop3_expire_days = options.pop3_expire_days;
   config.pop3_login_delay_s = options.pop3_login_delay_s;
+  config.imap_login_needs_tls = options.imap_login_needs_tls;
   for (guint i = 0; i < MS_N_LISTENERS; i++)
     config.ports[i] = options.ports[i] >= 0 ? (guint) options.ports[i] : default_ports[i];
 
@@ -358,6 +381,8 @@ main (int argc,
                        options.ports[MS_LISTENER_SMTPS] >= 0 ||
                        options.ports[MS_LISTENER_POP3] >= 0 ||
                        options.ports[MS_LISTENER_POP3S] >= 0 ||
+                       options.ports[MS_LISTENER_IMAP] >= 0 ||
+                       options.ports[MS_LISTENER_IMAPS] >= 0 ||
                        options.apop_secrets != NULL))
     {
       g_printerr ("mailscope-server: --demo has its own domains, users and ports; "

@@ -17,19 +17,6 @@
 
 #define POP3_FOLDER "INBOX"
 
-/* "alice" or "alice@our.domain" -> "alice"; NULL for another domain. */
-static char *
-canonical_user (MsServer *server,
-                const char *user)
-{
-  g_autofree char *local = NULL;
-  const char *domain;
-
-  if (_ms_server_split_address (user, &local, &domain))
-    return _ms_server_is_local_domain (server, domain) ? g_steal_pointer (&local) : NULL;
-  return g_ascii_strdown (user, -1);
-}
-
 static gboolean
 backend_authenticate (gpointer data,
                       const char *user,
@@ -37,11 +24,7 @@ backend_authenticate (gpointer data,
                       char **user_r)
 {
   MsServerConnection *connection = data;
-
-  if (!_ms_server_authenticate (connection->server, user, password))
-    return FALSE;
-  *user_r = canonical_user (connection->server, user);
-  return *user_r != NULL;
+  return _ms_server_login (connection->server, user, password, user_r);
 }
 
 static char *
@@ -50,7 +33,7 @@ backend_apop_secret (gpointer data,
                      char **user_r)
 {
   MsServerConnection *connection = data;
-  g_autofree char *canonical = canonical_user (connection->server, user);
+  g_autofree char *canonical = _ms_server_canonical_user (connection->server, user);
   char *secret;
 
   if (canonical == NULL || !ms_store_user_name_is_valid (canonical))

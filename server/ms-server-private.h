@@ -19,6 +19,9 @@ typedef struct {
   void (*session_free) (gpointer session);
   void (*start) (gpointer session);       /* the greeting */
   void (*feed_line) (gpointer session, const char *line, gsize len, MsLineFlags flags);
+  /* Raw bytes the session asked for with MsSessionOutput.read_bytes; only
+   * protocols that ask need it (IMAP literals). */
+  void (*feed_bytes) (gpointer session, const guint8 *data, gsize len, gboolean last);
   void (*tls_done) (gpointer session, gboolean ok);
   void (*timeout) (gpointer session);
   void (*shutdown) (gpointer session);
@@ -33,6 +36,7 @@ struct _MsServerConnection {
   gpointer session;
   char *session_id;
   GString *held_output;       /* non-NULL while MsSessionOutput.hold is in force */
+  gboolean close_requested;   /* MsSessionOutput.close was called */
   guint hold_source;
 };
 
@@ -54,6 +58,8 @@ struct _MsServer {
   guint pop3_idle_timeout_s;
   guint pop3_expire_days;
   guint pop3_login_delay_s;
+  guint imap_idle_timeout_s;
+  gboolean imap_login_needs_tls;
 
   MsTraceBus *bus;            /* owned ref; may be NULL */
   MsStore *store;
@@ -69,6 +75,12 @@ struct _MsServer {
    * (RFC 1939 §8), and when each user last logged in (LOGIN-DELAY). */
   GHashTable *pop3_locks;     /* set of char * user */
   GHashTable *pop3_last_login; /* char * user -> gint64 * monotonic microseconds */
+  /* IMAP (ms-server-imap.c): per "user/folder", the UID below which every
+   * message has been \Recent in some session (RFC 3501 §2.3.2); and the
+   * folders that changed since the selecting sessions were last told. */
+  GHashTable *imap_recent;     /* char * key -> GUINT_TO_POINTER (uid) */
+  GHashTable *imap_changed;    /* set of char * key */
+  guint imap_notify_source;
 };
 
 /* The output table every protocol's session is given; its data is the
@@ -81,12 +93,25 @@ extern const MsProtocolOps _ms_server_smtp_ops;
 /* ms-server-pop3.c */
 extern const MsProtocolOps _ms_server_pop3_ops;
 
+/* ms-server-imap.c */
+extern const MsProtocolOps _ms_server_imap_ops;
+/* The store's change function (ms_store_set_change_func): tells the IMAP
+ * sessions that have the folder selected, once the store call is over. */
+void _ms_server_imap_store_changed (const char *user, const char *folder, gpointer server);
+/* Drops the IMAP bookkeeping at ms_server_free(). */
+void _ms_server_imap_clear (MsServer *server);
+
 /* ms-server.c */
 /* "alice@Alpha.test" -> "alice" and "Alpha.test"; FALSE without "@". */
 gboolean _ms_server_split_address (const char *address, char **local_r, const char **domain_r);
 gboolean _ms_server_is_local_domain (gpointer server, const char *domain);
 /* Checks a login name ("alice" or "alice@our.domain") and its password. */
 gboolean _ms_server_authenticate (MsServer *server, const char *user, const char *password);
+/* "alice" or "alice@our.domain" -> "alice" (lower case); NULL for another domain. */
+char *_ms_server_canonical_user (MsServer *server, const char *user);
+/* _ms_server_authenticate(), and on success the canonical name in `user_r`. */
+gboolean _ms_server_login (MsServer *server, const char *user, const char *password,
+                           char **user_r);
 /* Delivers to a local address's INBOX. */
 gboolean _ms_server_deliver_local (gpointer server, const char *address, const char *message,
                                    gsize len, GError **error);

@@ -20,6 +20,8 @@ static const char * const listener_names[MS_N_LISTENERS] = {
   [MS_LISTENER_SMTPS] = "smtps",
   [MS_LISTENER_POP3] = "pop3",
   [MS_LISTENER_POP3S] = "pop3s",
+  [MS_LISTENER_IMAP] = "imap",
+  [MS_LISTENER_IMAPS] = "imaps",
 };
 
 /* Which protocol each listener speaks, and whether TLS comes first
@@ -33,6 +35,8 @@ static const struct {
   [MS_LISTENER_SMTPS] = { &_ms_server_smtp_ops, TRUE },
   [MS_LISTENER_POP3] = { &_ms_server_pop3_ops, FALSE },
   [MS_LISTENER_POP3S] = { &_ms_server_pop3_ops, TRUE },
+  [MS_LISTENER_IMAP] = { &_ms_server_imap_ops, FALSE },
+  [MS_LISTENER_IMAPS] = { &_ms_server_imap_ops, TRUE },
 };
 
 const char *
@@ -68,23 +72,41 @@ _ms_server_is_local_domain (gpointer data,
   return g_ascii_strcasecmp (domain, server->domain) == 0;
 }
 
-gboolean
-_ms_server_authenticate (MsServer *server,
-                         const char *user,
-                         const char *password)
+char *
+_ms_server_canonical_user (MsServer *server,
+                           const char *user)
 {
   g_autofree char *local = NULL;
   const char *domain;
 
   /* Accept "alice" and "alice@alpha.test", not another domain's alice. */
   if (_ms_server_split_address (user, &local, &domain))
-    {
-      if (!_ms_server_is_local_domain (server, domain))
-        return FALSE;
-    }
-  else
-    local = g_ascii_strdown (user, -1);
-  return ms_auth_verify (server->auth, local, password);
+    return _ms_server_is_local_domain (server, domain) ? g_steal_pointer (&local) : NULL;
+  return g_ascii_strdown (user, -1);
+}
+
+gboolean
+_ms_server_authenticate (MsServer *server,
+                         const char *user,
+                         const char *password)
+{
+  g_autofree char *local = _ms_server_canonical_user (server, user);
+
+  return local != NULL && ms_auth_verify (server->auth, local, password);
+}
+
+gboolean
+_ms_server_login (MsServer *server,
+                  const char *user,
+                  const char *password,
+                  char **user_r)
+{
+  g_autofree char *local = _ms_server_canonical_user (server, user);
+
+  if (local == NULL || !ms_auth_verify (server->auth, local, password))
+    return FALSE;
+  *user_r = g_steal_pointer (&local);
+  return TRUE;
 }
 
 gboolean
@@ -148,6 +170,7 @@ output_close (gpointer data)
   MsServerConnection *connection = data;
 
   /* A close asked for during a hold happens when the hold ends. */
+  connection->close_requested = TRUE;
   if (connection->held_output == NULL)
     ms_conn_close_after_flush (connection->conn);
 }
@@ -177,7 +200,7 @@ connection_release (MsServerConnection *connection)
 
   g_clear_handle_id (&connection->hold_source, g_source_remove);
   ms_conn_write (connection->conn, held->str, held->len);
-  if (g_strcmp0 (connection->ops->state_name (connection->session), "closed") == 0)
+  if (connection->close_requested)
     ms_conn_close_after_flush (connection->conn);
   else
     ms_conn_resume (connection->conn);
@@ -254,12 +277,21 @@ _ms_server_hold_until_synced (MsServerConnection *connection,
   return TRUE;
 }
 
+static void
+output_read_bytes (gpointer data,
+                   gsize count)
+{
+  MsServerConnection *connection = data;
+  ms_conn_read_bytes (connection->conn, count);
+}
+
 const MsSessionOutput _ms_server_session_output = {
   output_send,
   output_start_tls,
   output_close,
   output_set_max_line,
   output_hold,
+  output_read_bytes,
 };
 
 static void
@@ -271,6 +303,20 @@ conn_line_cb (MsConn *conn,
 {
   MsServerConnection *connection = user_data;
   connection->ops->feed_line (connection->session, line, len, flags);
+}
+
+static void
+conn_bytes_cb (MsConn *conn,
+               const guint8 *data,
+               gsize len,
+               gboolean last,
+               gpointer user_data)
+{
+  MsServerConnection *connection = user_data;
+
+  /* Only a session that asked for raw bytes gets them (read_bytes). */
+  g_assert (connection->ops->feed_bytes != NULL);
+  connection->ops->feed_bytes (connection->session, data, len, last);
 }
 
 static void
@@ -351,6 +397,7 @@ conn_closed_cb (MsConn *conn,
 
 static const MsConnCallbacks conn_callbacks = {
   .line = conn_line_cb,
+  .bytes = conn_bytes_cb,
   .tls_done = conn_tls_done_cb,
   .idle = conn_idle_cb,
   .closed = conn_closed_cb,
@@ -445,6 +492,11 @@ ms_server_new (const MsServerConfig *config,
   server->pop3_idle_timeout_s = config->idle_timeout_s ? config->idle_timeout_s : 600;
   server->pop3_expire_days = config->pop3_expire_days;
   server->pop3_login_delay_s = config->pop3_login_delay_s;
+  /* RFC 3501 §5.4: an IMAP autologout timer must be at least 30 minutes. */
+  server->imap_idle_timeout_s = config->idle_timeout_s ? config->idle_timeout_s : 30 * 60;
+  server->imap_login_needs_tls = config->imap_login_needs_tls;
+  server->imap_recent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  server->imap_changed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   server->pop3_locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   server->pop3_last_login = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   server->bus = bus != NULL ? ms_trace_bus_ref (bus) : NULL;
@@ -477,6 +529,7 @@ ms_server_new (const MsServerConfig *config,
       return NULL;
     }
   server->store = ms_store_new (mail_dir, server->domain, bus);
+  ms_store_set_change_func (server->store, _ms_server_imap_store_changed, server);
 
   tls_dir = g_build_filename (server->data_dir, "tls", NULL);
   if (!ms_tls_ensure_self_signed (tls_dir, server->domain, &cert_path, &key_path, error))
@@ -620,6 +673,7 @@ ms_server_free (MsServer *server)
   g_hash_table_unref (server->connections);
   g_clear_pointer (&server->pop3_locks, g_hash_table_unref);
   g_clear_pointer (&server->pop3_last_login, g_hash_table_unref);
+  _ms_server_imap_clear (server);
   g_clear_pointer (&server->relay_queue, ms_relay_queue_free);
   g_clear_pointer (&server->store, ms_store_free);
   g_clear_pointer (&server->auth, ms_auth_free);

@@ -25,6 +25,8 @@ typedef enum {
   MS_LISTENER_SMTPS,          /* like 465 */
   MS_LISTENER_POP3,           /* like 110 */
   MS_LISTENER_POP3S,          /* like 995: POP3 over implicit TLS (RFC 8314) */
+  MS_LISTENER_IMAP,           /* like 143 */
+  MS_LISTENER_IMAPS,          /* like 993: IMAP over implicit TLS (RFC 8314) */
   MS_N_LISTENERS
 } MsListenerKind;
 
@@ -40,9 +42,12 @@ typedef struct {
   guint ports[MS_N_LISTENERS];
   gsize max_message_size;        /* default 10 MiB */
   guint max_connections;         /* default 1000 */
-  guint idle_timeout_s;          /* default 300 (RFC 5321 §4.5.3.2.7); POP3 600 (RFC 1939 §3) */
+  /* Default 300 (RFC 5321 §4.5.3.2.7); POP3 600 (RFC 1939 §3); IMAP 1800
+   * (RFC 3501 §5.4). Set, it applies to every protocol. */
+  guint idle_timeout_s;
   guint pop3_expire_days;        /* CAPA EXPIRE (RFC 2449 §6.7); 0 = not advertised */
   guint pop3_login_delay_s;      /* LOGIN-DELAY, advertised and enforced per user; 0 = none */
+  gboolean imap_login_needs_tls; /* IMAP LOGINDISABLED until STARTTLS (RFC 3501 §6.2.3) */
   const guint *retry_intervals_s; /* relay backoff; NULL for the default */
   guint n_retry_intervals;
 } MsServerConfig;

@@ -22,6 +22,10 @@ typedef struct {
    * input; then send it and go on. Slows down password guessing. Optional:
    * NULL means no delay. */
   void (*hold) (gpointer output_data, guint milliseconds);
+  /* Read the next `count` bytes raw (an IMAP literal) and give them to the
+   * session's feed_bytes function, then go back to lines. Optional: only
+   * IMAP uses it. */
+  void (*read_bytes) (gpointer output_data, gsize count);
 } MsSessionOutput;
 
 G_END_DECLS

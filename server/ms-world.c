@@ -11,8 +11,8 @@
 /* DESIGN.md "The demo world": ports keep the standard number in their last
  * three digits. */
 const MsDemoServer ms_demo_servers[2] = {
-  { "alpha.test", { 2525, 2587, 2465, 2110, 2995 }, { "alice", "carol", NULL } },
-  { "beta.test", { 3525, 3587, 3465, 3110, 3995 }, { "bob", "dave", NULL } },
+  { "alpha.test", { 2525, 2587, 2465, 2110, 2995, 2143, 2993 }, { "alice", "carol", NULL } },
+  { "beta.test", { 3525, 3587, 3465, 3110, 3995, 3143, 3993 }, { "bob", "dave", NULL } },
 };
 
 struct _MsWorld {
@@ -72,10 +72,26 @@ seed (MsServer *server,
     "Its file is in mail/%s/new/ until a client reads it.\r\n",
     demo->domain, user, demo->domain, user, demo->domain, user);
 
-  return ms_store_deliver (store, user, "INBOX", (const guint8 *) message, strlen (message),
-                           NULL, 0, NULL, error) &&
-         ms_store_create_folder (store, user, "Work", error) &&
-         ms_store_create_folder (store, user, "Sent", error);
+  /* The folders IMAP clients look for (RFC 6154 SPECIAL-USE), subscribed
+   * so that clients that show only subscribed folders show them. */
+  static const char * const folders[] = { "Work", "Sent", "Drafts", "Trash", "Junk" };
+
+  if (!ms_store_deliver (store, user, "INBOX", (const guint8 *) message, strlen (message),
+                         NULL, 0, NULL, error))
+    return FALSE;
+  for (guint i = 0; demo->users[i] != NULL; i++)
+    {
+      if (!ms_store_ensure_user (store, demo->users[i], error) ||
+          !ms_store_set_subscribed (store, demo->users[i], "INBOX", TRUE, error))
+        return FALSE;
+      for (guint j = 0; j < G_N_ELEMENTS (folders); j++)
+        {
+          if (!ms_store_create_folder (store, demo->users[i], folders[j], error) ||
+              !ms_store_set_subscribed (store, demo->users[i], folders[j], TRUE, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 MsWorld *
