@@ -6,9 +6,13 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
+
 #include "ms-compose.h"
+#include "ms-imap-ops.h"
 #include "ms-pop3-fetch.h"
 #include "ms-smtp-sender.h"
 #include "ms-trace-bus.h"
@@ -24,6 +28,7 @@ static const char summary[] =
   "Commands:\n"
   "  send    Compose a message and send it over SMTP (submission)\n"
   "  pop3    List, peek at or download mail over POP3 (list | top N LINES | fetch)\n"
+  "  imap    Work with folders and messages over IMAP (folders, list, fetch, idle, ...)\n"
   "\n"
   "Run \"mailscope-client COMMAND --help\" for the options of a command.";
 
@@ -59,6 +64,12 @@ static const ConnectionHelp pop3_help = {
   .user = "Log in as USER (USER/PASS, or AUTH PLAIN with --auth plain; required)",
   .starttls = "Require STLS (RFC 2595) before logging in; fail if it is refused",
   .tls = "Use TLS from the first byte (implicit TLS, RFC 8314), e.g. to port 2995",
+};
+
+static const ConnectionHelp imap_help = {
+  .user = "Log in as USER (LOGIN, or AUTHENTICATE PLAIN with --auth plain; required)",
+  .starttls = "Require STARTTLS (RFC 3501 §6.2.1) before logging in; fail if it is refused",
+  .tls = "Use TLS from the first byte (implicit TLS, RFC 8314), port 993 by default",
 };
 
 /* The parsed form, after connection_options_resolve(). */
@@ -687,6 +698,592 @@ out:
   return status;
 }
 
+/* --- imap ------------------------------------------------------------ */
+
+typedef struct {
+  GMainLoop *loop;
+  MsImapOpsResult *result;
+  GError *error;
+  GCancellable *stop;       /* SIGINT during idle: DONE and LOGOUT */
+  GCancellable *cancel;     /* a second SIGINT: drop the connection */
+} ImapRun;
+
+static void
+imap_done_cb (GObject *source,
+              GAsyncResult *res,
+              gpointer user_data)
+{
+  ImapRun *run = user_data;
+
+  run->result = ms_imap_ops_finish (res, &run->error);
+  g_main_loop_quit (run->loop);
+}
+
+static gboolean
+imap_sigint_cb (gpointer user_data)
+{
+  ImapRun *run = user_data;
+
+  if (!g_cancellable_is_cancelled (run->stop))
+    {
+      g_printerr ("mailscope-client imap: stopping (DONE, LOGOUT); Ctrl-C again to drop the connection\n");
+      g_cancellable_cancel (run->stop);
+    }
+  else
+    g_cancellable_cancel (run->cancel);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+imap_change_cb (const char *text,
+                gpointer user_data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%H:%M:%S");
+
+  g_print ("%s %s\n", stamp, text);
+}
+
+/* "seen" -> "\\Seen": the system flags of RFC 3501 §2.3.2 by their
+ * plain names; anything else (a keyword, "$Label") as typed. */
+static char *
+imap_flag_name (const char *word)
+{
+  static const char * const system_flags[] = { "Seen", "Answered", "Flagged", "Deleted", "Draft" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (system_flags); i++)
+    if (g_ascii_strcasecmp (word, system_flags[i]) == 0 ||
+        (word[0] == '\\' && g_ascii_strcasecmp (word + 1, system_flags[i]) == 0))
+      return g_strconcat ("\\", system_flags[i], NULL);
+  return g_strdup (word);
+}
+
+static GStrv
+imap_flag_names (char **words)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; words != NULL && words[i] != NULL; i++)
+    {
+      g_autofree char *name = imap_flag_name (words[i]);
+      g_strv_builder_add (builder, name);
+    }
+  return g_strv_builder_end (builder);
+}
+
+/* The special-use attributes of RFC 6154 §2. */
+static gboolean
+imap_is_special_use (const char *attribute)
+{
+  static const char * const names[] = { "\\All", "\\Archive", "\\Drafts", "\\Flagged",
+                                         "\\Junk", "\\Sent", "\\Trash" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_ascii_strcasecmp (attribute, names[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+imap_print_folders (const MsImapOpsResult *result)
+{
+  g_print ("%-3s %-30s %s\n", "sub", "folder", "attributes");
+  for (guint i = 0; i < result->folders->len; i++)
+    {
+      const MsImapOpsFolder *folder = g_ptr_array_index (result->folders, i);
+      g_autoptr(GString) special = g_string_new (NULL);
+      g_autoptr(GString) other = g_string_new (NULL);
+
+      for (guint j = 0; folder->attributes != NULL && folder->attributes[j] != NULL; j++)
+        {
+          GString *to = imap_is_special_use (folder->attributes[j]) ? special : other;
+
+          g_string_append_printf (to, "%s%s", to->len ? " " : "", folder->attributes[j]);
+        }
+      g_print ("%-3s %-30s %s%s%s%s\n", folder->subscribed ? "[S]" : "", folder->name,
+               special->len ? "special-use " : "", special->str,
+               special->len && other->len ? "; " : "", other->str);
+    }
+  g_print ("%u folder%s; [S] = subscribed\n", result->folders->len,
+           result->folders->len == 1 ? "" : "s");
+}
+
+static void
+imap_print_status (const char *name,
+                   const MsImapOpsResult *result)
+{
+  g_print ("%s:", name);
+  for (guint i = 0; result->status_items != NULL && result->status_items[i] != NULL &&
+                    result->status_items[i + 1] != NULL; i += 2)
+    g_print (" %s %s%s", result->status_items[i], result->status_items[i + 1],
+             result->status_items[i + 2] != NULL ? "," : "");
+  g_print ("\n");
+}
+
+/* Flags as short letters for the listing: S(een) A(nswered) F(lagged)
+ * D(eleted) d(raft), like mutt; keywords are left out. */
+static char *
+imap_flag_letters (GStrv flags)
+{
+  char letters[6] = "-----";
+
+  for (guint i = 0; flags != NULL && flags[i] != NULL; i++)
+    {
+      if (g_ascii_strcasecmp (flags[i], "\\Seen") == 0)
+        letters[0] = 'S';
+      else if (g_ascii_strcasecmp (flags[i], "\\Answered") == 0)
+        letters[1] = 'A';
+      else if (g_ascii_strcasecmp (flags[i], "\\Flagged") == 0)
+        letters[2] = 'F';
+      else if (g_ascii_strcasecmp (flags[i], "\\Deleted") == 0)
+        letters[3] = 'D';
+      else if (g_ascii_strcasecmp (flags[i], "\\Draft") == 0)
+        letters[4] = 'd';
+    }
+  return g_strdup (letters);
+}
+
+static void
+imap_print_messages (const char *folder,
+                     const MsImapOpsResult *result)
+{
+  g_print ("%u message%s in %s\n", result->messages->len, result->messages->len == 1 ? "" : "s",
+           folder);
+  if (result->messages->len == 0)
+    return;
+  g_print ("%6s %-5s %-31s %-28s %s\n", "UID", "flags", "date", "from", "subject");
+  for (guint i = 0; i < result->messages->len; i++)
+    {
+      const MsImapOpsMessage *message = g_ptr_array_index (result->messages, i);
+      g_autofree char *letters = imap_flag_letters (message->flags);
+
+      g_print ("%6u %-5s %-31.31s %-28.28s %s\n", message->uid, letters,
+               message->date ? message->date : "-", message->from ? message->from : "-",
+               message->subject ? message->subject : "");
+    }
+}
+
+static void
+imap_print_outcome (MsImapOp op,
+                    const MsImapOpsParams *params,
+                    const MsImapOpsResult *result)
+{
+  const char *folder = params->folder ? params->folder : "INBOX";
+
+  switch (op)
+    {
+    case MS_IMAP_OP_FOLDERS:
+      imap_print_folders (result);
+      break;
+    case MS_IMAP_OP_CREATE:
+      g_print ("created \"%s\"\n", params->name);
+      break;
+    case MS_IMAP_OP_RENAME:
+      g_print ("renamed \"%s\" to \"%s\"\n", params->name, params->new_name);
+      break;
+    case MS_IMAP_OP_DELETE:
+      g_print ("deleted \"%s\"\n", params->name);
+      break;
+    case MS_IMAP_OP_SUBSCRIBE:
+      g_print ("subscribed to \"%s\"\n", params->name);
+      break;
+    case MS_IMAP_OP_UNSUBSCRIBE:
+      g_print ("unsubscribed from \"%s\"\n", params->name);
+      break;
+    case MS_IMAP_OP_STATUS:
+      imap_print_status (params->name, result);
+      break;
+    case MS_IMAP_OP_LIST:
+      imap_print_messages (folder, result);
+      break;
+    case MS_IMAP_OP_FETCH:
+      if (result->body != NULL)
+        print_top (result->body);
+      break;
+    case MS_IMAP_OP_APPEND:
+      if (result->new_uid != 0)
+        g_print ("appended to %s as UID %u (UIDVALIDITY %u)\n", folder, result->new_uid,
+                 result->uidvalidity);
+      else
+        g_print ("appended to %s\n", folder);
+      break;
+    case MS_IMAP_OP_FLAG:
+    case MS_IMAP_OP_UNFLAG:
+      {
+        g_autofree char *flags = result->flags ? g_strjoinv (" ", result->flags) : g_strdup ("");
+
+        g_print ("UID %u in %s: flags now %s\n", params->uid, folder, flags[0] ? flags : "(none)");
+      }
+      break;
+    case MS_IMAP_OP_COPY:
+    case MS_IMAP_OP_MOVE:
+      g_print ("%s UID %u from %s to %s", op == MS_IMAP_OP_COPY ? "copied" : "moved", params->uid,
+               folder, params->name);
+      if (result->dest_uids != NULL)
+        g_print (" (new UID %s)", result->dest_uids);
+      if (op == MS_IMAP_OP_MOVE)
+        g_print (result->used_move ? " with MOVE" : " with COPY, STORE \\Deleted and EXPUNGE");
+      g_print ("\n");
+      break;
+    case MS_IMAP_OP_EXPUNGE:
+      g_print ("expunged %u message%s from %s\n", result->expunged, result->expunged == 1 ? "" : "s",
+               folder);
+      break;
+    case MS_IMAP_OP_SEARCH:
+      if (result->uids->len == 0)
+        g_print ("no message in %s matches\n", folder);
+      else
+        {
+          g_print ("%u match%s in %s, UIDs:", result->uids->len, result->uids->len == 1 ? "" : "es",
+                   folder);
+          for (guint i = 0; i < result->uids->len; i++)
+            g_print (" %u", g_array_index (result->uids, guint32, i));
+          g_print ("\n");
+        }
+      break;
+    case MS_IMAP_OP_IDLE:
+    default:
+      g_print ("stopped watching %s (%u change%s)\n", folder, result->changes,
+               result->changes == 1 ? "" : "s");
+      break;
+    }
+}
+
+static const struct {
+  const char *name;
+  MsImapOp op;
+  guint min_args;
+  guint max_args;
+  const char *usage;
+} imap_jobs[] = {
+  { "folders", MS_IMAP_OP_FOLDERS, 0, 0, "folders" },
+  { "create", MS_IMAP_OP_CREATE, 1, 1, "create NAME" },
+  { "rename", MS_IMAP_OP_RENAME, 2, 2, "rename OLD NEW" },
+  { "delete", MS_IMAP_OP_DELETE, 1, 1, "delete NAME" },
+  { "subscribe", MS_IMAP_OP_SUBSCRIBE, 1, 1, "subscribe NAME" },
+  { "unsubscribe", MS_IMAP_OP_UNSUBSCRIBE, 1, 1, "unsubscribe NAME" },
+  { "status", MS_IMAP_OP_STATUS, 1, 1, "status NAME" },
+  { "list", MS_IMAP_OP_LIST, 0, 0, "list [--folder F]" },
+  { "fetch", MS_IMAP_OP_FETCH, 1, 1, "fetch UID [--folder F] [--peek]" },
+  { "append", MS_IMAP_OP_APPEND, 0, 1, "append FILE|- [--folder F] [--flags FLAG]..." },
+  { "flag", MS_IMAP_OP_FLAG, 2, G_MAXUINT, "flag UID FLAG... [--folder F]" },
+  { "unflag", MS_IMAP_OP_UNFLAG, 2, G_MAXUINT, "unflag UID FLAG... [--folder F]" },
+  { "copy", MS_IMAP_OP_COPY, 2, 2, "copy UID DEST [--folder F]" },
+  { "move", MS_IMAP_OP_MOVE, 2, 2, "move UID DEST [--folder F]" },
+  { "expunge", MS_IMAP_OP_EXPUNGE, 0, 0, "expunge [--folder F]" },
+  { "search", MS_IMAP_OP_SEARCH, 1, G_MAXUINT, "search CRITERIA... [--folder F]" },
+  { "idle", MS_IMAP_OP_IDLE, 0, 0, "idle [--folder F] [--timeout-idle S]" },
+};
+
+static gboolean
+parse_uid (const char *text,
+           guint32 *uid_r)
+{
+  guint64 value = 0;
+
+  if (text == NULL || !g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT32, &value, NULL))
+    return FALSE;
+  *uid_r = (guint32) value;
+  return TRUE;
+}
+
+/* APPEND's message: FILE, "-" for stdin, or composed from --from etc.
+ * Line ends become CRLF (RFC 3501 §6.3.11 wants an RFC 5322 message). */
+static GBytes *
+imap_message_to_append (const char *file,
+                        const MsComposeParams *compose,
+                        GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr(GString) crlf = NULL;
+
+  if (file == NULL)
+    return ms_compose_message (compose, error);
+  if (g_str_equal (file, "-"))
+    {
+      text = read_all_stdin (error);
+      if (text == NULL)
+        return NULL;
+      len = strlen (text);
+    }
+  else if (!g_file_get_contents (file, &text, &len, error))
+    return NULL;
+  crlf = g_string_sized_new (len + len / 32);
+  for (gsize i = 0; i < len; i++)
+    {
+      if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+        g_string_append_c (crlf, '\r');
+      g_string_append_c (crlf, text[i]);
+    }
+  return g_string_free_to_bytes (g_steal_pointer (&crlf));
+}
+
+static int
+command_imap (int argc,
+              char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  ConnectionOptions connection = { 0 };
+  ConnectionTarget target = { 0 };
+  g_autofree char *folder = NULL;
+  gboolean peek = FALSE;
+  g_auto(GStrv) flags = NULL;
+  g_auto(GStrv) flag_words = NULL;
+  int idle_timeout = 0;
+  g_autofree char *auth = NULL;
+  g_autofree char *from = NULL;
+  g_auto(GStrv) to = NULL;
+  g_autofree char *subject = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *criteria = NULL;
+  g_autoptr(GBytes) message = NULL;
+  g_autoptr(MsTraceBus) bus = NULL;
+  g_autoptr(MsTraceRecorder) recorder = NULL;
+  g_autoptr(GCancellable) stop = g_cancellable_new ();
+  g_autoptr(GCancellable) cancel = g_cancellable_new ();
+  MsImapOpsParams params = { 0 };
+  ImapRun run = { 0 };
+  const char *job = NULL;
+  guint job_index = G_N_ELEMENTS (imap_jobs);
+  guint nargs;
+  guint sigint_id = 0;
+  int status = EXIT_USAGE;
+  const GOptionEntry entries[] = {
+    { "folder", 'f', 0, G_OPTION_ARG_STRING, &folder,
+      "The folder to work in (default INBOX); UTF-8, sent in modified UTF-7", "F" },
+    { "peek", 0, 0, G_OPTION_ARG_NONE, &peek,
+      "fetch: read without setting \\Seen (BODY.PEEK[], folder opened with EXAMINE)", NULL },
+    { "flags", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags,
+      "append: give the new message this flag (repeatable: seen, flagged, draft, ...)", "FLAG" },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &from, "append without FILE: compose, with this sender", "ADDRESS" },
+    { "to", 0, 0, G_OPTION_ARG_STRING_ARRAY, &to, "append without FILE: recipient (repeatable)", "ADDRESS" },
+    { "subject", 0, 0, G_OPTION_ARG_STRING, &subject, "append without FILE: subject", "TEXT" },
+    { "body", 0, 0, G_OPTION_ARG_STRING, &body, "append without FILE: body text", "TEXT" },
+    { "timeout-idle", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
+      "idle: stop after S seconds (default: until Ctrl-C)", "S" },
+    { "auth", 0, 0, G_OPTION_ARG_STRING, &auth,
+      "How to log in: \"login\" (LOGIN, default), \"plain\" (AUTHENTICATE PLAIN), "
+      "\"any\" (PLAIN when offered)", "login|plain|any" },
+    { NULL }
+  };
+
+  context = g_option_context_new ("SUBCOMMAND [ARGS...] - work with mail folders over IMAP");
+  g_option_context_set_summary (context,
+    "  folders              List every folder: [S] when subscribed, the special-use\n"
+    "                       mark (\\Sent, \\Trash, ... RFC 6154) and other attributes.\n"
+    "  create NAME          Create a folder.\n"
+    "  rename OLD NEW       Rename a folder.\n"
+    "  delete NAME          Delete a folder.\n"
+    "  subscribe NAME       Subscribe to a folder; unsubscribe NAME undoes it.\n"
+    "  status NAME          Message, recent and unseen counts, UIDNEXT, UIDVALIDITY.\n"
+    "  list                 UID, flags (S=seen A=answered F=flagged D=deleted d=draft),\n"
+    "                       date, sender and subject of each message (headers only).\n"
+    "  fetch UID            Print the message (this sets \\Seen, unless --peek).\n"
+    "  append FILE          Store the message in FILE (\"-\" for stdin) in the folder;\n"
+    "                       without FILE, compose one from --from, --to, --subject, --body.\n"
+    "  flag UID FLAG...     Add flags: seen, answered, flagged, deleted, draft, or a\n"
+    "                       keyword such as $Label1; unflag UID FLAG... removes them.\n"
+    "  copy UID DEST        Copy the message to folder DEST.\n"
+    "  move UID DEST        Move it (MOVE when offered, else COPY + \\Deleted + EXPUNGE).\n"
+    "  expunge              Remove the messages marked \\Deleted from the folder.\n"
+    "  search CRITERIA...   UIDs of the messages matching IMAP search keys, e.g.\n"
+    "                       search UNSEEN FROM alice (RFC 3501 §6.4.4).\n"
+    "  idle                 Print each change to the folder as it happens (IDLE, RFC 2177)\n"
+    "                       until Ctrl-C (which ends with DONE and LOGOUT) or --timeout-idle.\n"
+    "\n"
+    "The default server is 127.0.0.1 port 143, or port 993 with --tls.\n"
+    "Exit status: 0 on success, 1 when the server refused (its NO/BAD text is shown)\n"
+    "or could not be reached, 2 for usage errors.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  connection_options_add (context, &connection, "127.0.0.1:143, or :993 with --tls", &imap_help);
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("mailscope-client imap: %s\n", error->message);
+      g_printerr ("Run \"mailscope-client imap --help\" for the options.\n");
+      connection_options_clear (&connection);
+      return EXIT_USAGE;
+    }
+
+  job = argc > 1 ? argv[1] : NULL;
+  nargs = argc > 2 ? (guint) argc - 2 : 0;
+  for (guint i = 0; job != NULL && i < G_N_ELEMENTS (imap_jobs); i++)
+    if (g_str_equal (job, imap_jobs[i].name))
+      job_index = i;
+  if (job == NULL)
+    g_printerr ("mailscope-client imap: say what to do: folders, list, fetch UID, ... (see --help)\n");
+  else if (job_index == G_N_ELEMENTS (imap_jobs))
+    g_printerr ("mailscope-client imap: unknown subcommand \"%s\" (see --help)\n", job);
+  else if (nargs < imap_jobs[job_index].min_args || nargs > imap_jobs[job_index].max_args)
+    g_printerr ("mailscope-client imap: usage: %s\n", imap_jobs[job_index].usage);
+  else
+    status = 0;
+  if (status != 0)
+    goto out;
+  status = EXIT_USAGE;
+
+  params.op = imap_jobs[job_index].op;
+  switch (params.op)
+    {
+    case MS_IMAP_OP_RENAME:
+      params.new_name = argv[3];
+      G_GNUC_FALLTHROUGH;
+    case MS_IMAP_OP_CREATE:
+    case MS_IMAP_OP_DELETE:
+    case MS_IMAP_OP_SUBSCRIBE:
+    case MS_IMAP_OP_UNSUBSCRIBE:
+    case MS_IMAP_OP_STATUS:
+      params.name = argv[2];
+      break;
+    case MS_IMAP_OP_COPY:
+    case MS_IMAP_OP_MOVE:
+      params.name = argv[3];
+      G_GNUC_FALLTHROUGH;
+    case MS_IMAP_OP_FETCH:
+    case MS_IMAP_OP_FLAG:
+    case MS_IMAP_OP_UNFLAG:
+      if (!parse_uid (argv[2], &params.uid))
+        {
+          g_printerr ("mailscope-client imap %s: \"%s\" is not a UID (1, 2, ...; see \"list\")\n",
+                      job, argv[2]);
+          goto out;
+        }
+      if (params.op == MS_IMAP_OP_FLAG || params.op == MS_IMAP_OP_UNFLAG)
+        {
+          flag_words = imap_flag_names (argv + 3);
+          params.flags = (const char * const *) flag_words;
+        }
+      break;
+    case MS_IMAP_OP_SEARCH:
+      criteria = g_strjoinv (" ", argv + 2);
+      params.criteria = criteria;
+      break;
+    default:
+      break;
+    }
+
+  if (peek && params.op != MS_IMAP_OP_FETCH)
+    g_printerr ("mailscope-client imap %s: --peek is for fetch\n", job);
+  else if (idle_timeout != 0 && params.op != MS_IMAP_OP_IDLE)
+    g_printerr ("mailscope-client imap %s: --timeout-idle is for idle\n", job);
+  else if (idle_timeout < 0)
+    g_printerr ("mailscope-client imap: --timeout-idle takes a number of seconds\n");
+  else if ((flags != NULL || from != NULL || to != NULL || subject != NULL || body != NULL) &&
+           params.op != MS_IMAP_OP_APPEND)
+    g_printerr ("mailscope-client imap %s: --flags, --from, --to, --subject and --body are for append\n", job);
+  else if (params.op == MS_IMAP_OP_APPEND && nargs == 1 &&
+           (from != NULL || to != NULL || subject != NULL || body != NULL))
+    g_printerr ("mailscope-client imap append: give a FILE or --from/--to/..., not both\n");
+  else if (params.op == MS_IMAP_OP_APPEND && nargs == 0 && (from == NULL || to == NULL))
+    g_printerr ("mailscope-client imap append: give a FILE (\"-\" for stdin), or --from and --to to compose one\n");
+  else if (auth != NULL && !g_str_equal (auth, "login") && !g_str_equal (auth, "plain") &&
+           !g_str_equal (auth, "any"))
+    g_printerr ("mailscope-client imap: --auth is login, plain or any, not \"%s\"\n", auth);
+  else if (!connection_options_resolve (&connection, connection.tls ? "127.0.0.1:993" : "127.0.0.1:143",
+                                        connection.tls ? 993 : 143, &target, &error))
+    g_printerr ("mailscope-client imap: %s\n", error->message);
+  else if (connection.user == NULL)
+    g_printerr ("mailscope-client imap: --user and --password are required\n");
+  else
+    status = 0;
+  if (status != 0)
+    goto out;
+
+  if (params.op == MS_IMAP_OP_APPEND)
+    {
+      MsComposeParams compose = {
+        .from = from,
+        .to = (const char * const *) to,
+        .subject = subject,
+        .body = body,
+      };
+
+      message = imap_message_to_append (nargs == 1 ? argv[2] : NULL, &compose, &error);
+      if (message == NULL)
+        {
+          g_printerr ("mailscope-client imap append: %s\n", error->message);
+          status = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_USAGE : 1;
+          goto out;
+        }
+      flag_words = imap_flag_names (flags);
+      params.flags = flags != NULL ? (const char * const *) flag_words : NULL;
+    }
+
+  if (connection.trace_path != NULL)
+    {
+      bus = ms_trace_bus_new ();
+      recorder = ms_trace_recorder_new (bus, connection.trace_path, &error);
+      if (recorder == NULL)
+        {
+          g_printerr ("mailscope-client imap: --trace: %s\n", error->message);
+          status = 1;
+          goto out;
+        }
+    }
+
+  params.host = target.host;
+  params.port = target.port;
+  params.tls = target.tls_mode == MS_SMTP_TLS_IMPLICIT ? MS_IMAP_CLIENT_TLS_IMPLICIT
+             : target.tls_mode == MS_SMTP_TLS_STARTTLS ? MS_IMAP_CLIENT_TLS_STARTTLS
+             : MS_IMAP_CLIENT_TLS_NONE;
+  params.auth = auth == NULL || g_str_equal (auth, "login") ? MS_IMAP_CLIENT_AUTH_LOGIN
+              : g_str_equal (auth, "plain") ? MS_IMAP_CLIENT_AUTH_PLAIN
+              : MS_IMAP_CLIENT_AUTH_ANY;
+  params.username = connection.user;
+  params.password = connection.password;
+  params.folder = folder;
+  params.peek = peek;
+  params.message = message;
+  params.idle_timeout_s = (guint) idle_timeout;
+  params.stop = stop;
+  params.change = imap_change_cb;
+  params.timeout_s = connection.timeout_s;
+  params.bus = bus;
+  params.trace_server = target.host;
+  params.show = connection.show ? show_line_cb : NULL;
+
+  run.loop = g_main_loop_new (NULL, FALSE);
+  run.stop = stop;
+  run.cancel = cancel;
+  sigint_id = g_unix_signal_add (SIGINT, imap_sigint_cb, &run);
+  ms_imap_ops_async (&params, cancel, imap_done_cb, &run);
+  g_main_loop_run (run.loop);
+  g_source_remove (sigint_id);
+  g_main_loop_unref (run.loop);
+
+  if (run.result == NULL)
+    {
+      g_printerr ("mailscope-client imap: %s\n", run.error->message);
+      status = g_error_matches (run.error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT) ? EXIT_USAGE : 1;
+      g_clear_error (&run.error);
+      goto out;
+    }
+  if (run.result->status == MS_IMAP_CLIENT_STATUS_OK)
+    {
+      imap_print_outcome (params.op, &params, run.result);
+      status = 0;
+    }
+  else
+    {
+      g_printerr ("mailscope-client imap %s: %s\n", job, run.result->text);
+      status = 1;
+    }
+  g_clear_pointer (&run.result, ms_imap_ops_result_free);
+
+  if (recorder != NULL && !ms_trace_recorder_flush (recorder, &error))
+    {
+      g_printerr ("mailscope-client imap: --trace: %s\n", error->message);
+      status = 1;
+    }
+
+out:
+  g_free (target.host);
+  connection_options_clear (&connection);
+  return status;
+}
+
 /* --- dispatch -------------------------------------------------------- */
 
 typedef struct {
@@ -697,6 +1294,7 @@ typedef struct {
 static const Command commands[] = {
   { "send", command_send },
   { "pop3", command_pop3 },
+  { "imap", command_imap },
 };
 
 int

@@ -8,22 +8,16 @@
 
 #include <glib/gstdio.h>
 
-#include "ms-conn.h"
-#include "ms-event.h"
+#include "ms-client-conn.h"
 #include "ms-local-maildir.h"
 #include "ms-pop3-fetch.h"
-#include "ms-tls.h"
 
 /* RFC 1939 §3 gives the server's autologout timer at least 10 minutes;
  * a client waiting 5 minutes for any one response is patient enough. */
 #define DEFAULT_TIMEOUT_S 300
-/* A `data` event carries at most this much of the message text. */
-#define TRACE_DATA_MAX 65536
 
 typedef struct {
   /* Copies of the parameters. */
-  char *host;
-  guint16 port;
   MsPop3ClientTlsMode tls;
   MsPop3ClientAuth auth;
   char *username;
@@ -34,26 +28,12 @@ typedef struct {
   MsPop3FetchMode mode;
   char *maildir_path;
   gsize max_message_size;
-  guint timeout_s;
-  MsTraceBus *bus;
-  char *trace_server;
-  void (*show) (char direction, const char *line, gpointer user_data);
-  gpointer show_data;   /* borrowed */
 
   /* Held from the connection until the connection's closed callback; it
    * owns this job as its task data, a cycle broken by job_complete(). */
   GTask *task;
-  GCancellable *cancellable;        /* the caller's, or NULL */
-  gulong cancelled_id;
-  gboolean cancelled;
-  GCancellable *connect_cancellable;
-  GSource *connect_timeout;         /* on the thread-default context */
-  gboolean connect_timed_out;
-
-  SSL_CTX *tls_ctx;
-  MsConn *conn;
+  MsClientConn *cc;
   MsPop3Client *engine;
-  char *session_id;
   MsPop3FetchResult *result;
   /* A failure of the job itself, which wins over an OK session. */
   MsPop3ClientStatus job_status;
@@ -127,23 +107,13 @@ fetch_job_free (gpointer data)
   FetchJob *job = data;
 
   g_assert (job->task == NULL);
-  g_assert (job->connect_timeout == NULL);
-  if (job->cancelled_id != 0)
-    g_cancellable_disconnect (job->cancellable, job->cancelled_id);
-  g_clear_object (&job->cancellable);
-  g_clear_object (&job->connect_cancellable);
-  g_free (job->host);
   g_free (job->username);
   if (job->password != NULL)
     OPENSSL_cleanse (job->password, strlen (job->password));
   g_free (job->password);
   g_free (job->maildir_path);
-  g_clear_pointer (&job->bus, ms_trace_bus_unref);
-  g_free (job->trace_server);
-  g_clear_pointer (&job->tls_ctx, SSL_CTX_free);
   g_clear_pointer (&job->engine, ms_pop3_client_free);
-  g_clear_pointer (&job->conn, ms_conn_unref);
-  g_free (job->session_id);
+  g_clear_pointer (&job->cc, ms_client_conn_free);
   g_clear_pointer (&job->result, ms_pop3_fetch_result_free);
   g_free (job->job_error);
   g_clear_pointer (&job->maildir, ms_local_maildir_free);
@@ -157,95 +127,13 @@ fetch_job_free (gpointer data)
 
 /* --- trace events and --show ----------------------------------------- */
 
-static gboolean
-tracing (FetchJob *job)
-{
-  return job->session_id != NULL && ms_trace_bus_is_active (job->bus);
-}
-
-static MsEvent *
-new_event (FetchJob *job,
-           MsEventKind kind)
-{
-  MsEvent *event = ms_event_new (kind, job->trace_server);
-
-  ms_event_set_string (event, "session", job->session_id);
-  ms_event_set_string (event, "proto", "pop3");
-  ms_event_set_string (event, "direction", "client");
-  return event;
-}
-
 static const char *
 engine_state_name (FetchJob *job)
 {
   return ms_pop3_client_state_to_string (ms_pop3_client_get_state (job->engine));
 }
 
-static void
-show_line (FetchJob *job,
-           char direction,
-           const char *line)
-{
-  if (job->show != NULL)
-    job->show (direction, line, job->show_data);
-}
-
-static void show_note (FetchJob *job, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-show_note (FetchJob *job,
-           const char *format,
-           ...)
-{
-  g_autofree char *text = NULL;
-  va_list args;
-
-  if (job->show == NULL)
-    return;
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  job->show ('*', text, job->show_data);
-}
-
-static void
-trace_command (FetchJob *job,
-               const char *text,
-               MsPop3ClientTraceFlags flags)
-{
-  MsPop3ClientState state = ms_pop3_client_get_state (job->engine);
-  g_autofree char *masked = NULL;
-  const char *shown = text;
-
-  if (flags & MS_POP3_CLIENT_TRACE_SECRET)
-    {
-      if (job->bus != NULL && ms_trace_bus_get_reveal_secrets (job->bus))
-        masked = g_strdup (text);
-      else
-        masked = ms_pop3_client_mask_secret (text, job->bus ? ms_trace_bus_mask (job->bus, "")
-                                                            : "********");
-      shown = masked;
-    }
-  show_line (job, 'C', shown);
-
-  if (tracing (job))
-    {
-      MsEvent *event = new_event (job, MS_EVENT_COMMAND);
-
-      ms_event_set_string (event, "text", shown);
-      /* The credentials after "+" (RFC 5034 §4) are not a command. */
-      if (state != MS_POP3_CLIENT_STATE_AUTH)
-        {
-          g_autofree char *verb = g_strndup (text, strcspn (text, " "));
-          g_autofree char *upper = g_ascii_strup (verb, -1);
-          ms_event_set_string (event, "verb", upper);
-        }
-      if (flags & MS_POP3_CLIENT_TRACE_SECRET)
-        ms_event_set_bool (event, "secret", TRUE);
-      ms_event_set_string (event, "state", ms_pop3_client_state_to_string (state));
-      ms_trace_bus_emit (job->bus, event);
-    }
-}
+#define show_note(job, ...) ms_client_conn_show_note ((job)->cc, __VA_ARGS__)
 
 static void
 trace_reply (FetchJob *job,
@@ -253,51 +141,33 @@ trace_reply (FetchJob *job,
              gsize len,
              MsPop3ClientTraceFlags flags)
 {
-  if (job->show != NULL)
-    {
-      g_autofree char *valid = g_utf8_make_valid (text, (gssize) len);
-      show_line (job, 'S', valid);
-    }
+  MsEvent *event = NULL;
 
   /* Message lines become one `data` event when the message is complete. */
-  if ((flags & MS_POP3_CLIENT_TRACE_DATA) || !tracing (job))
+  ms_client_conn_trace_reply (job->cc, text, len, engine_state_name (job),
+                              (flags & MS_POP3_CLIENT_TRACE_DATA) ? NULL : &event);
+  if (event == NULL)
     return;
-  {
-    MsEvent *event = new_event (job, MS_EVENT_REPLY);
-
-    ms_event_set_bytes_text (event, "text", text, len);
-    if (!(flags & MS_POP3_CLIENT_TRACE_LISTING))
-      {
-        if (len >= 3 && g_ascii_strncasecmp (text, "+OK", 3) == 0)
-          ms_event_set_string (event, "status", "+OK");
-        else if (len >= 4 && g_ascii_strncasecmp (text, "-ERR", 4) == 0)
-          ms_event_set_string (event, "status", "-ERR");
-        else if (len >= 1 && text[0] == '+')
-          ms_event_set_string (event, "status", "+");
-      }
-    ms_event_set_string (event, "state", engine_state_name (job));
-    ms_trace_bus_emit (job->bus, event);
-  }
+  if (!(flags & MS_POP3_CLIENT_TRACE_LISTING))
+    {
+      if (len >= 3 && g_ascii_strncasecmp (text, "+OK", 3) == 0)
+        ms_event_set_string (event, "status", "+OK");
+      else if (len >= 4 && g_ascii_strncasecmp (text, "-ERR", 4) == 0)
+        ms_event_set_string (event, "status", "-ERR");
+      else if (len >= 1 && text[0] == '+')
+        ms_event_set_string (event, "status", "+");
+    }
+  ms_client_conn_emit (job->cc, event);
 }
 
 static void
 emit_data (FetchJob *job,
            GBytes *message)
 {
-  MsEvent *event;
   gsize len = 0;
-  const char *data;
+  const char *data = g_bytes_get_data (message, &len);
 
-  if (!tracing (job) || message == NULL)
-    return;
-  data = g_bytes_get_data (message, &len);
-  event = new_event (job, MS_EVENT_DATA);
-  ms_event_set_int (event, "bytes", (gint64) len);
-  ms_event_set_bytes_text (event, "text", data, MIN (len, TRACE_DATA_MAX));
-  if (len > TRACE_DATA_MAX)
-    ms_event_set_bool (event, "truncated", TRUE);
-  ms_event_set_string (event, "state", engine_state_name (job));
-  ms_trace_bus_emit (job->bus, event);
+  ms_client_conn_emit_data (job->cc, data, len, engine_state_name (job));
 }
 
 static void
@@ -308,11 +178,16 @@ engine_trace_cb (char direction,
                  gpointer user_data)
 {
   FetchJob *job = user_data;
+  MsPop3ClientState state = ms_pop3_client_get_state (job->engine);
 
   if (direction == 'S')
     trace_reply (job, text, len, flags);
   else
-    trace_command (job, text, flags);
+    /* The credentials after "+" (RFC 5034 §4) are not a command. */
+    ms_client_conn_trace_command (job->cc, text, (flags & MS_POP3_CLIENT_TRACE_SECRET) != 0,
+                                  ms_pop3_client_mask_secret,
+                                  state != MS_POP3_CLIENT_STATE_AUTH, FALSE,
+                                  ms_pop3_client_state_to_string (state));
 }
 
 static void
@@ -321,57 +196,9 @@ engine_state_changed_cb (MsPop3ClientState old_state,
                          gpointer user_data)
 {
   FetchJob *job = user_data;
-  MsEvent *event;
 
-  if (!tracing (job))
-    return;
-  event = new_event (job, MS_EVENT_STATE);
-  ms_event_set_string (event, "from", ms_pop3_client_state_to_string (old_state));
-  ms_event_set_string (event, "to", ms_pop3_client_state_to_string (new_state));
-  ms_trace_bus_emit (job->bus, event);
-}
-
-static void
-emit_session_open (FetchJob *job)
-{
-  MsEvent *event;
-
-  if (!tracing (job))
-    return;
-  event = new_event (job, MS_EVENT_SESSION_OPEN);
-  ms_conn_describe_endpoints (job->conn, event);
-  ms_event_set_bool (event, "tls", job->tls == MS_POP3_CLIENT_TLS_IMPLICIT);
-  ms_trace_bus_emit (job->bus, event);
-}
-
-static void
-emit_tls (FetchJob *job,
-          gboolean ok,
-          const char *error)
-{
-  MsEvent *event;
-
-  if (!tracing (job))
-    return;
-  event = new_event (job, MS_EVENT_TLS);
-  ms_conn_describe_tls (job->conn, event, ok, error);
-  ms_trace_bus_emit (job->bus, event);
-}
-
-static void
-emit_session_close (FetchJob *job,
-                    const char *reason)
-{
-  MsEvent *event;
-
-  if (!tracing (job))
-    return;
-  event = new_event (job, MS_EVENT_SESSION_CLOSE);
-  ms_event_set_string (event, "reason", reason);
-  ms_event_set_string (event, "state", engine_state_name (job));
-  if (job->result != NULL)
-    ms_event_set_string (event, "result", ms_pop3_client_status_to_string (job->result->status));
-  ms_trace_bus_emit (job->bus, event);
+  ms_client_conn_emit_state (job->cc, ms_pop3_client_state_to_string (old_state),
+                             ms_pop3_client_state_to_string (new_state));
 }
 
 /* --- completion ------------------------------------------------------ */
@@ -382,7 +209,7 @@ job_complete (FetchJob *job)
   g_autoptr(GTask) task = g_steal_pointer (&job->task);
 
   g_assert (task != NULL);
-  if (job->cancelled)
+  if (job->cc->cancelled)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the POP3 job was cancelled");
   else
     g_task_return_pointer (task, g_steal_pointer (&job->result),
@@ -718,9 +545,7 @@ engine_done_cb (MsPop3ClientResult *session,
       result->text = g_steal_pointer (&job->job_error);
     }
   ms_pop3_client_result_free (session);
-
-  if (!ms_conn_is_closed (job->conn))
-    ms_conn_close_after_flush (job->conn);
+  ms_client_conn_finish (job->cc);
 }
 
 static void
@@ -730,7 +555,7 @@ engine_send_cb (const char *data,
 {
   FetchJob *job = user_data;
 
-  ms_conn_write (job->conn, data, len);
+  ms_client_conn_send (job->cc, data, len);
 }
 
 static void
@@ -738,7 +563,7 @@ engine_start_tls_cb (gpointer user_data)
 {
   FetchJob *job = user_data;
 
-  ms_conn_start_tls_client (job->conn, job->tls_ctx, job->host);
+  ms_client_conn_start_tls (job->cc);
 }
 
 static const MsPop3ClientOutput engine_output = {
@@ -775,26 +600,12 @@ conn_tls_done_cb (MsConn *conn,
 {
   FetchJob *job = user_data;
 
-  if (ok)
-    {
-      const char *version = ms_conn_get_tls_version (conn);
-      const char *cipher = ms_conn_get_tls_cipher (conn);
-      const char *subject = ms_conn_get_tls_subject (conn);
-
-      show_note (job, "TLS handshake done: %s, %s, server certificate %s",
-                 version ? version : "?", cipher ? cipher : "?", subject ? subject : "(none)");
-    }
-  else
-    show_note (job, "TLS handshake failed: %s", error ? error : "unknown error");
-  emit_tls (job, ok, error);
-
+  ms_client_conn_tls_finished (job->cc, ok, error);
   if (ms_pop3_client_get_state (job->engine) == MS_POP3_CLIENT_STATE_TLS_HANDSHAKE)
     ms_pop3_client_tls_done (job->engine, ok, error);
   else if (!ok)
     {
-      /* Implicit TLS (RFC 8314 §3.3): the handshake comes before the greeting. */
-      g_autofree char *text = g_strdup_printf ("the TLS handshake with %s:%u failed: %s",
-                                               job->host, job->port, error ? error : "unknown error");
+      g_autofree char *text = ms_client_conn_tls_failed_text (job->cc, error);
       ms_pop3_client_abort (job->engine, MS_POP3_CLIENT_STATUS_TLS_FAILURE, text);
     }
 }
@@ -804,9 +615,7 @@ conn_idle_cb (MsConn *conn,
               gpointer user_data)
 {
   FetchJob *job = user_data;
-  g_autofree char *text = g_strdup_printf ("no response from %s:%u within %u s (state %s)",
-                                           job->host, job->port, job->timeout_s,
-                                           engine_state_name (job));
+  g_autofree char *text = ms_client_conn_idle_text (job->cc, engine_state_name (job));
 
   ms_pop3_client_abort (job->engine, MS_POP3_CLIENT_STATUS_TEMP_FAILURE, text);
 }
@@ -820,7 +629,9 @@ conn_closed_cb (MsConn *conn,
 
   if (!ms_pop3_client_is_done (job->engine))
     ms_pop3_client_connection_closed (job->engine, reason);
-  emit_session_close (job, reason);
+  ms_client_conn_emit_session_close (job->cc, reason, engine_state_name (job),
+                                     job->result ? ms_pop3_client_status_to_string (job->result->status)
+                                                 : NULL);
   job_complete (job);
 }
 
@@ -832,17 +643,6 @@ static const MsConnCallbacks conn_callbacks = {
 };
 
 /* --- connecting ------------------------------------------------------ */
-
-static gboolean
-connect_timeout_cb (gpointer user_data)
-{
-  FetchJob *job = user_data;
-
-  g_clear_pointer (&job->connect_timeout, g_source_unref);
-  job->connect_timed_out = TRUE;
-  g_cancellable_cancel (job->connect_cancellable);
-  return G_SOURCE_REMOVE;
-}
 
 static void
 queue_job (FetchJob *job)
@@ -871,40 +671,22 @@ queue_job (FetchJob *job)
 }
 
 static void
-connected_cb (GObject *source,
-              GAsyncResult *res,
-              gpointer user_data)
+connected_cb (GTask *task,
+              GSocketConnection *connection,
+              const char *error)
 {
-  g_autoptr(GTask) task = user_data;
   FetchJob *job = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketConnection) connection = NULL;
-  MsConnLimits limits = { 0 };
   MsPop3ClientParams engine_params = { 0 };
 
-  if (job->connect_timeout != NULL)
-    {
-      g_source_destroy (job->connect_timeout);
-      g_clear_pointer (&job->connect_timeout, g_source_unref);
-    }
-  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
-  job->task = g_steal_pointer (&task);
-
-  if (job->cancelled)
+  job->task = task;
+  if (job->cc->cancelled)
     {
       job_complete (job);
       return;
     }
   if (connection == NULL)
     {
-      if (job->connect_timed_out)
-        job_complete_early (job, MS_POP3_CLIENT_STATUS_TEMP_FAILURE,
-                            g_strdup_printf ("connecting to %s:%u timed out after %u s",
-                                             job->host, job->port, job->timeout_s));
-      else
-        job_complete_early (job, MS_POP3_CLIENT_STATUS_TEMP_FAILURE,
-                            g_strdup_printf ("cannot connect to %s:%u: %s",
-                                             job->host, job->port, error->message));
+      job_complete_early (job, MS_POP3_CLIENT_STATUS_TEMP_FAILURE, g_strdup (error));
       return;
     }
 
@@ -917,31 +699,10 @@ connected_cb (GObject *source,
 
   /* One octet more than the engine accepts in a message line, so an
    * over-long line reaches the engine as too long rather than silently cut. */
-  limits.max_line = MS_POP3_CLIENT_DEFAULT_MAX_DATA_LINE_LENGTH + 1;
-  limits.idle_timeout_s = job->timeout_s;
-  job->conn = ms_conn_new (connection, &limits, &conn_callbacks, job);
-
-  if (job->bus != NULL)
-    job->session_id = ms_trace_bus_new_session_id (job->bus, "pop3");
-  emit_session_open (job);
-
+  ms_client_conn_open (job->cc, connection, MS_POP3_CLIENT_DEFAULT_MAX_DATA_LINE_LENGTH + 1,
+                       &conn_callbacks, job);
   queue_job (job);
-  ms_conn_start (job->conn);
-  if (job->tls == MS_POP3_CLIENT_TLS_IMPLICIT)
-    ms_conn_start_tls_client (job->conn, job->tls_ctx, job->host);
-}
-
-static void
-cancelled_cb (GCancellable *cancellable,
-              gpointer user_data)
-{
-  FetchJob *job = user_data;
-
-  job->cancelled = TRUE;
-  if (job->conn != NULL)
-    ms_conn_close (job->conn);
-  else
-    g_cancellable_cancel (job->connect_cancellable);
+  ms_client_conn_start (job->cc);
 }
 
 /* --- public ---------------------------------------------------------- */
@@ -985,7 +746,7 @@ open_maildir (FetchJob *job,
   job->maildir = ms_local_maildir_open (job->maildir_path, error);
   if (job->maildir == NULL)
     return FALSE;
-  job->account = ms_local_maildir_account_key (job->username, job->host, job->port);
+  job->account = ms_local_maildir_account_key (job->username, job->cc->host, job->cc->port);
   job->known_uids = ms_local_maildir_load_uids (job->maildir, job->account, error);
   if (job->known_uids == NULL)
     return FALSE;
@@ -1001,8 +762,6 @@ ms_pop3_fetch_async (const MsPop3FetchParams *params,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketClient) socket_client = NULL;
-  g_autoptr(GSocketConnectable) address = NULL;
   FetchJob *job;
 
   g_return_if_fail (params != NULL);
@@ -1017,8 +776,6 @@ ms_pop3_fetch_async (const MsPop3FetchParams *params,
     }
 
   job = g_new0 (FetchJob, 1);
-  job->host = g_strdup (params->host);
-  job->port = params->port;
   job->tls = params->tls;
   job->auth = params->auth;
   job->username = g_strdup (params->username);
@@ -1030,11 +787,21 @@ ms_pop3_fetch_async (const MsPop3FetchParams *params,
   job->maildir_path = g_strdup (params->maildir);
   job->max_message_size = params->max_message_size ? params->max_message_size
                                                    : MS_POP3_CLIENT_DEFAULT_MAX_MESSAGE_SIZE;
-  job->timeout_s = params->timeout_s ? params->timeout_s : DEFAULT_TIMEOUT_S;
-  job->bus = params->bus ? ms_trace_bus_ref (params->bus) : NULL;
-  job->trace_server = g_strdup (params->trace_server);
-  job->show = params->show;
-  job->show_data = params->show_data;
+  {
+    MsClientConnParams conn_params = {
+      .host = params->host,
+      .port = params->port,
+      .tls = params->tls != MS_POP3_CLIENT_TLS_NONE,
+      .implicit_tls = params->tls == MS_POP3_CLIENT_TLS_IMPLICIT,
+      .timeout_s = params->timeout_s ? params->timeout_s : DEFAULT_TIMEOUT_S,
+      .bus = params->bus,
+      .trace_server = params->trace_server,
+      .proto = "pop3",
+      .show = params->show,
+      .show_data = params->show_data,
+    };
+    job->cc = ms_client_conn_new (&conn_params);
+  }
   job->server_uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   job->deleted_uids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   job->by_number = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -1053,41 +820,20 @@ ms_pop3_fetch_async (const MsPop3FetchParams *params,
       return;
     }
 
-  if (job->tls != MS_POP3_CLIENT_TLS_NONE)
+  if (job->tls != MS_POP3_CLIENT_TLS_NONE && !ms_client_conn_prepare_tls (job->cc, &error))
     {
-      /* Our demo servers use self-signed certificates: no verification,
-       * but the subject is still reported in the tls event. */
-      job->tls_ctx = ms_tls_client_context_new (FALSE, &error);
-      if (job->tls_ctx == NULL)
-        {
-          job->task = g_steal_pointer (&task);
-          job_complete_early (job, MS_POP3_CLIENT_STATUS_TLS_FAILURE,
-                              g_strdup_printf ("cannot set up TLS: %s", error->message));
-          return;
-        }
+      job->task = g_steal_pointer (&task);
+      job_complete_early (job, MS_POP3_CLIENT_STATUS_TLS_FAILURE,
+                          g_strdup_printf ("cannot set up TLS: %s", error->message));
+      return;
     }
-
-  if (cancellable != NULL)
+  if (!ms_client_conn_watch_cancellable (job->cc, cancellable))
     {
-      job->cancellable = g_object_ref (cancellable);
-      if (g_cancellable_is_cancelled (cancellable))
-        {
-          job->cancelled = TRUE;
-          job->task = g_steal_pointer (&task);
-          job_complete (job);
-          return;
-        }
-      job->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), job, NULL);
+      job->task = g_steal_pointer (&task);
+      job_complete (job);
+      return;
     }
-
-  job->connect_cancellable = g_cancellable_new ();
-  job->connect_timeout = g_timeout_source_new_seconds (job->timeout_s);
-  g_source_set_callback (job->connect_timeout, connect_timeout_cb, job, NULL);
-  g_source_attach (job->connect_timeout, g_main_context_get_thread_default ());
-  socket_client = g_socket_client_new ();
-  address = g_network_address_new (job->host, job->port);
-  g_socket_client_connect_async (socket_client, address, job->connect_cancellable,
-                                 connected_cb, g_steal_pointer (&task));
+  ms_client_conn_connect (job->cc, g_steal_pointer (&task), connected_cb);
 }
 
 MsPop3FetchResult *

@@ -6,20 +6,14 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-#include "ms-conn.h"
-#include "ms-event.h"
+#include "ms-client-conn.h"
 #include "ms-smtp-sender.h"
-#include "ms-tls.h"
 
 /* RFC 5321 §4.5.3.2.1: wait at least 5 minutes for the greeting. */
 #define DEFAULT_TIMEOUT_S 300
-/* A `data` event carries at most this much of the message text. */
-#define TRACE_DATA_MAX 65536
 
 typedef struct {
   /* Copies of the parameters. */
-  char *host;
-  guint16 port;
   MsSmtpTlsMode tls;
   char *helo_name;
   char *username;
@@ -27,28 +21,13 @@ typedef struct {
   char *mail_from;
   GStrv rcpt_to;
   GBytes *message;
-  guint timeout_s;
-  MsTraceBus *bus;
-  char *trace_server;
-  char *trace_proto;
-  void (*show) (char direction, const char *line, gpointer user_data);
-  gpointer show_data;   /* borrowed */
 
   /* Held from the connection until the connection's closed callback; it
    * owns this job as its task data, a cycle broken by job_complete(). */
   GTask *task;
-  GCancellable *cancellable;        /* the caller's, or NULL */
-  gulong cancelled_id;
-  gboolean cancelled;
-  GCancellable *connect_cancellable;
-  GSource *connect_timeout;         /* on the thread-default context */
-  gboolean connect_timed_out;
-
-  SSL_CTX *tls_ctx;
-  MsConn *conn;
+  MsClientConn *cc;
   MsSmtpClient *engine;
   MsSmtpSendResult *result;
-  char *session_id;
 } SendJob;
 
 static void
@@ -57,12 +36,6 @@ send_job_free (gpointer data)
   SendJob *job = data;
 
   g_assert (job->task == NULL);
-  g_assert (job->connect_timeout == NULL);
-  if (job->cancelled_id != 0)
-    g_cancellable_disconnect (job->cancellable, job->cancelled_id);
-  g_clear_object (&job->cancellable);
-  g_clear_object (&job->connect_cancellable);
-  g_free (job->host);
   g_free (job->helo_name);
   g_free (job->username);
   if (job->password != NULL)
@@ -71,36 +44,13 @@ send_job_free (gpointer data)
   g_free (job->mail_from);
   g_strfreev (job->rcpt_to);
   g_clear_pointer (&job->message, g_bytes_unref);
-  g_clear_pointer (&job->bus, ms_trace_bus_unref);
-  g_free (job->trace_server);
-  g_free (job->trace_proto);
-  g_clear_pointer (&job->tls_ctx, SSL_CTX_free);
   g_clear_pointer (&job->engine, ms_smtp_client_free);
-  g_clear_pointer (&job->conn, ms_conn_unref);
+  g_clear_pointer (&job->cc, ms_client_conn_free);
   g_clear_pointer (&job->result, ms_smtp_send_result_free);
-  g_free (job->session_id);
   g_free (job);
 }
 
 /* --- trace events and --show ----------------------------------------- */
-
-static gboolean
-tracing (SendJob *job)
-{
-  return job->session_id != NULL && ms_trace_bus_is_active (job->bus);
-}
-
-static MsEvent *
-new_event (SendJob *job,
-           MsEventKind kind)
-{
-  MsEvent *event = ms_event_new (kind, job->trace_server);
-
-  ms_event_set_string (event, "session", job->session_id);
-  ms_event_set_string (event, "proto", job->trace_proto);
-  ms_event_set_string (event, "direction", "client");
-  return event;
-}
 
 static const char *
 engine_state_name (SendJob *job)
@@ -109,61 +59,11 @@ engine_state_name (SendJob *job)
 }
 
 static void
-show_line (SendJob *job,
-           char direction,
-           const char *line)
-{
-  if (job->show != NULL)
-    job->show (direction, line, job->show_data);
-}
-
-static void
-trace_command (SendJob *job,
-               const char *text,
-               MsSmtpClientTraceFlags flags)
-{
-  MsSmtpClientState state = ms_smtp_client_get_state (job->engine);
-  g_autofree char *masked = NULL;
-  const char *shown = text;
-
-  if (flags & MS_SMTP_CLIENT_TRACE_SECRET)
-    {
-      /* A bus started with reveal-secrets shows them, in events and
-       * --show alike (a lab about base64); otherwise the bus's mask. */
-      if (job->bus != NULL && ms_trace_bus_get_reveal_secrets (job->bus))
-        masked = g_strdup (text);
-      else
-        masked = ms_smtp_client_mask_secret (text, job->bus ? ms_trace_bus_mask (job->bus, "")
-                                                            : "********");
-      shown = masked;
-    }
-  show_line (job, 'C', shown);
-
-  if (tracing (job))
-    {
-      MsEvent *event = new_event (job, MS_EVENT_COMMAND);
-
-      ms_event_set_string (event, "text", shown);
-      /* SASL responses (RFC 4954 §4) are not commands and have no verb. */
-      if (state != MS_SMTP_CLIENT_STATE_AUTH_LOGIN && state != MS_SMTP_CLIENT_STATE_AUTH_LOGIN_USER)
-        {
-          g_autofree char *verb = g_strndup (text, strcspn (text, " "));
-          g_autofree char *upper = g_ascii_strup (verb, -1);
-          ms_event_set_string (event, "verb", upper);
-        }
-      if (flags & MS_SMTP_CLIENT_TRACE_SECRET)
-        ms_event_set_bool (event, "secret", TRUE);
-      ms_event_set_string (event, "state", ms_smtp_client_state_to_string (state));
-      ms_trace_bus_emit (job->bus, event);
-    }
-}
-
-static void
 trace_data (SendJob *job,
             const char *text,
             gsize len)
 {
-  if (job->show != NULL)
+  if (job->cc->show != NULL)
     {
       const char *p = text;
       const char *end = text + len;
@@ -173,22 +73,11 @@ trace_data (SendJob *job,
           const char *crlf = g_strstr_len (p, end - p, "\r\n");
           g_autofree char *line = g_strndup (p, crlf ? (gsize) (crlf - p) : (gsize) (end - p));
 
-          show_line (job, 'C', line);
+          ms_client_conn_show (job->cc, 'C', line);
           p = crlf ? crlf + 2 : end;
         }
     }
-
-  if (tracing (job))
-    {
-      MsEvent *event = new_event (job, MS_EVENT_DATA);
-
-      ms_event_set_int (event, "bytes", (gint64) len);
-      ms_event_set_bytes_text (event, "text", text, MIN (len, TRACE_DATA_MAX));
-      if (len > TRACE_DATA_MAX)
-        ms_event_set_bool (event, "truncated", TRUE);
-      ms_event_set_string (event, "state", engine_state_name (job));
-      ms_trace_bus_emit (job->bus, event);
-    }
+  ms_client_conn_emit_data (job->cc, text, len, engine_state_name (job));
 }
 
 static void
@@ -196,22 +85,14 @@ trace_reply (SendJob *job,
              const char *text,
              gsize len)
 {
-  if (job->show != NULL)
-    {
-      g_autofree char *valid = g_utf8_make_valid (text, len);
-      show_line (job, 'S', valid);
-    }
+  MsEvent *event = NULL;
 
-  if (tracing (job))
-    {
-      MsEvent *event = new_event (job, MS_EVENT_REPLY);
-
-      ms_event_set_bytes_text (event, "text", text, len);
-      if (len >= 3 && g_ascii_isdigit (text[0]) && g_ascii_isdigit (text[1]) && g_ascii_isdigit (text[2]))
-        ms_event_set_int (event, "code", (text[0] - '0') * 100 + (text[1] - '0') * 10 + (text[2] - '0'));
-      ms_event_set_string (event, "state", engine_state_name (job));
-      ms_trace_bus_emit (job->bus, event);
-    }
+  ms_client_conn_trace_reply (job->cc, text, len, engine_state_name (job), &event);
+  if (event == NULL)
+    return;
+  if (len >= 3 && g_ascii_isdigit (text[0]) && g_ascii_isdigit (text[1]) && g_ascii_isdigit (text[2]))
+    ms_event_set_int (event, "code", (text[0] - '0') * 100 + (text[1] - '0') * 10 + (text[2] - '0'));
+  ms_client_conn_emit (job->cc, event);
 }
 
 static void
@@ -222,13 +103,19 @@ engine_trace_cb (char direction,
                  gpointer user_data)
 {
   SendJob *job = user_data;
+  MsSmtpClientState state = ms_smtp_client_get_state (job->engine);
 
   if (direction == 'S')
     trace_reply (job, text, len);
   else if (flags & MS_SMTP_CLIENT_TRACE_DATA)
     trace_data (job, text, len);
   else
-    trace_command (job, text, flags);
+    /* SASL responses (RFC 4954 §4) are not commands and have no verb. */
+    ms_client_conn_trace_command (job->cc, text, (flags & MS_SMTP_CLIENT_TRACE_SECRET) != 0,
+                                  ms_smtp_client_mask_secret,
+                                  state != MS_SMTP_CLIENT_STATE_AUTH_LOGIN &&
+                                  state != MS_SMTP_CLIENT_STATE_AUTH_LOGIN_USER,
+                                  FALSE, ms_smtp_client_state_to_string (state));
 }
 
 static void
@@ -237,57 +124,9 @@ engine_state_changed_cb (MsSmtpClientState old_state,
                          gpointer user_data)
 {
   SendJob *job = user_data;
-  MsEvent *event;
 
-  if (!tracing (job))
-    return;
-  event = new_event (job, MS_EVENT_STATE);
-  ms_event_set_string (event, "from", ms_smtp_client_state_to_string (old_state));
-  ms_event_set_string (event, "to", ms_smtp_client_state_to_string (new_state));
-  ms_trace_bus_emit (job->bus, event);
-}
-
-static void
-emit_session_open (SendJob *job)
-{
-  MsEvent *event;
-
-  if (!tracing (job))
-    return;
-  event = new_event (job, MS_EVENT_SESSION_OPEN);
-  ms_conn_describe_endpoints (job->conn, event);
-  ms_event_set_bool (event, "tls", job->tls == MS_SMTP_TLS_IMPLICIT);
-  ms_trace_bus_emit (job->bus, event);
-}
-
-static void
-emit_tls (SendJob *job,
-          gboolean ok,
-          const char *error)
-{
-  MsEvent *event;
-
-  if (!tracing (job))
-    return;
-  event = new_event (job, MS_EVENT_TLS);
-  ms_conn_describe_tls (job->conn, event, ok, error);
-  ms_trace_bus_emit (job->bus, event);
-}
-
-static void
-emit_session_close (SendJob *job,
-                    const char *reason)
-{
-  MsEvent *event;
-
-  if (!tracing (job))
-    return;
-  event = new_event (job, MS_EVENT_SESSION_CLOSE);
-  ms_event_set_string (event, "reason", reason);
-  ms_event_set_string (event, "state", engine_state_name (job));
-  if (job->result != NULL)
-    ms_event_set_string (event, "result", ms_smtp_send_status_to_string (job->result->status));
-  ms_trace_bus_emit (job->bus, event);
+  ms_client_conn_emit_state (job->cc, ms_smtp_client_state_to_string (old_state),
+                             ms_smtp_client_state_to_string (new_state));
 }
 
 /* --- completion ------------------------------------------------------ */
@@ -332,7 +171,7 @@ job_complete (SendJob *job)
   g_autoptr(GTask) task = g_steal_pointer (&job->task);
 
   g_assert (task != NULL);
-  if (job->cancelled)
+  if (job->cc->cancelled)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "sending was cancelled");
   else
     {
@@ -361,7 +200,7 @@ engine_send_cb (const char *data,
 {
   SendJob *job = user_data;
 
-  ms_conn_write (job->conn, data, len);
+  ms_client_conn_send (job->cc, data, len);
 }
 
 static void
@@ -369,7 +208,7 @@ engine_start_tls_cb (gpointer user_data)
 {
   SendJob *job = user_data;
 
-  ms_conn_start_tls_client (job->conn, job->tls_ctx, job->host);
+  ms_client_conn_start_tls (job->cc);
 }
 
 static void
@@ -381,9 +220,8 @@ engine_done_cb (MsSmtpSendResult *result,
   g_clear_pointer (&job->result, ms_smtp_send_result_free);
   job->result = result;
   /* After QUIT, or when the stream is no longer usable: we are finished
-   * either way. The task completes in the closed callback. */
-  if (!ms_conn_is_closed (job->conn))
-    ms_conn_close_after_flush (job->conn);
+   * either way. */
+  ms_client_conn_finish (job->cc);
 }
 
 static const MsSmtpClientOutput engine_output = {
@@ -418,31 +256,12 @@ conn_tls_done_cb (MsConn *conn,
 {
   SendJob *job = user_data;
 
-  if (ok)
-    {
-      const char *version = ms_conn_get_tls_version (conn);
-      const char *cipher = ms_conn_get_tls_cipher (conn);
-      const char *subject = ms_conn_get_tls_subject (conn);
-      g_autofree char *note = g_strdup_printf ("TLS handshake done: %s, %s, server certificate %s",
-                                               version ? version : "?", cipher ? cipher : "?",
-                                               subject ? subject : "(none)");
-      show_line (job, '*', note);
-    }
-  else
-    {
-      g_autofree char *note = g_strdup_printf ("TLS handshake failed: %s", error ? error : "unknown error");
-      show_line (job, '*', note);
-    }
-  /* A failed handshake is an event too, as on the server side. */
-  emit_tls (job, ok, error);
-
+  ms_client_conn_tls_finished (job->cc, ok, error);
   if (ms_smtp_client_get_state (job->engine) == MS_SMTP_CLIENT_STATE_TLS_HANDSHAKE)
     ms_smtp_client_tls_done (job->engine, ok, error);
   else if (!ok)
     {
-      /* Implicit TLS (RFC 8314 §3.3): the handshake comes before the greeting. */
-      g_autofree char *text = g_strdup_printf ("the TLS handshake with %s:%u failed: %s",
-                                               job->host, job->port, error ? error : "unknown error");
+      g_autofree char *text = ms_client_conn_tls_failed_text (job->cc, error);
       ms_smtp_client_abort (job->engine, MS_SMTP_SEND_STATUS_TLS_FAILURE, text);
     }
 }
@@ -452,9 +271,7 @@ conn_idle_cb (MsConn *conn,
               gpointer user_data)
 {
   SendJob *job = user_data;
-  g_autofree char *text = g_strdup_printf ("no reply from %s:%u within %u s (state %s)",
-                                           job->host, job->port, job->timeout_s,
-                                           engine_state_name (job));
+  g_autofree char *text = ms_client_conn_idle_text (job->cc, engine_state_name (job));
 
   ms_smtp_client_abort (job->engine, MS_SMTP_SEND_STATUS_TEMP_FAILURE, text);
 }
@@ -468,7 +285,9 @@ conn_closed_cb (MsConn *conn,
 
   if (!ms_smtp_client_is_done (job->engine))
     ms_smtp_client_connection_closed (job->engine, reason);
-  emit_session_close (job, reason);
+  ms_client_conn_emit_session_close (job->cc, reason, engine_state_name (job),
+                                     job->result ? ms_smtp_send_status_to_string (job->result->status)
+                                                 : NULL);
   job_complete (job);
 }
 
@@ -481,52 +300,23 @@ static const MsConnCallbacks conn_callbacks = {
 
 /* --- connecting ------------------------------------------------------ */
 
-static gboolean
-connect_timeout_cb (gpointer user_data)
-{
-  SendJob *job = user_data;
-
-  g_clear_pointer (&job->connect_timeout, g_source_unref);
-  job->connect_timed_out = TRUE;
-  g_cancellable_cancel (job->connect_cancellable);
-  return G_SOURCE_REMOVE;
-}
-
 static void
-connected_cb (GObject *source,
-              GAsyncResult *res,
-              gpointer user_data)
+connected_cb (GTask *task,
+              GSocketConnection *connection,
+              const char *error)
 {
-  g_autoptr(GTask) task = user_data;
   SendJob *job = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketConnection) connection = NULL;
-  MsConnLimits limits = { 0 };
   MsSmtpClientParams engine_params = { 0 };
 
-  if (job->connect_timeout != NULL)
-    {
-      g_source_destroy (job->connect_timeout);
-      g_clear_pointer (&job->connect_timeout, g_source_unref);
-    }
-  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
-  job->task = g_steal_pointer (&task);
-
-  if (job->cancelled)
+  job->task = task;
+  if (job->cc->cancelled)
     {
       job_complete (job);
       return;
     }
   if (connection == NULL)
     {
-      if (job->connect_timed_out)
-        job_complete_early (job, MS_SMTP_SEND_STATUS_TEMP_FAILURE,
-                            g_strdup_printf ("connecting to %s:%u timed out after %u s",
-                                             job->host, job->port, job->timeout_s));
-      else
-        job_complete_early (job, MS_SMTP_SEND_STATUS_TEMP_FAILURE,
-                            g_strdup_printf ("cannot connect to %s:%u: %s",
-                                             job->host, job->port, error->message));
+      job_complete_early (job, MS_SMTP_SEND_STATUS_TEMP_FAILURE, g_strdup (error));
       return;
     }
 
@@ -541,30 +331,9 @@ connected_cb (GObject *source,
 
   /* One octet more than the engine accepts, so an over-long line reaches
    * the engine as too long rather than silently cut. */
-  limits.max_line = MS_SMTP_CLIENT_DEFAULT_MAX_LINE_LENGTH + 1;
-  limits.idle_timeout_s = job->timeout_s;
-  job->conn = ms_conn_new (connection, &limits, &conn_callbacks, job);
-
-  if (job->bus != NULL)
-    job->session_id = ms_trace_bus_new_session_id (job->bus, job->trace_proto);
-  emit_session_open (job);
-
-  ms_conn_start (job->conn);
-  if (job->tls == MS_SMTP_TLS_IMPLICIT)
-    ms_conn_start_tls_client (job->conn, job->tls_ctx, job->host);
-}
-
-static void
-cancelled_cb (GCancellable *cancellable,
-              gpointer user_data)
-{
-  SendJob *job = user_data;
-
-  job->cancelled = TRUE;
-  if (job->conn != NULL)
-    ms_conn_close (job->conn);
-  else
-    g_cancellable_cancel (job->connect_cancellable);
+  ms_client_conn_open (job->cc, connection, MS_SMTP_CLIENT_DEFAULT_MAX_LINE_LENGTH + 1,
+                       &conn_callbacks, job);
+  ms_client_conn_start (job->cc);
 }
 
 /* --- public ---------------------------------------------------------- */
@@ -632,8 +401,6 @@ ms_smtp_send_async (const MsSmtpSendParams *params,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketClient) socket_client = NULL;
-  g_autoptr(GSocketConnectable) address = NULL;
   SendJob *job;
 
   g_return_if_fail (params != NULL);
@@ -648,8 +415,6 @@ ms_smtp_send_async (const MsSmtpSendParams *params,
     }
 
   job = g_new0 (SendJob, 1);
-  job->host = g_strdup (params->host);
-  job->port = params->port;
   job->tls = params->tls;
   job->helo_name = g_strdup (params->helo_name);
   job->username = g_strdup (params->username);
@@ -657,49 +422,37 @@ ms_smtp_send_async (const MsSmtpSendParams *params,
   job->mail_from = g_strdup (params->mail_from);
   job->rcpt_to = g_strdupv ((char **) params->rcpt_to);
   job->message = g_bytes_ref (params->message);
-  job->timeout_s = params->timeout_s ? params->timeout_s : DEFAULT_TIMEOUT_S;
-  job->bus = params->bus ? ms_trace_bus_ref (params->bus) : NULL;
-  job->trace_server = g_strdup (params->trace_server);
-  job->trace_proto = g_strdup (params->trace_proto ? params->trace_proto : "smtp");
-  job->show = params->show;
-  job->show_data = params->show_data;
+  {
+    MsClientConnParams conn_params = {
+      .host = params->host,
+      .port = params->port,
+      .tls = params->tls != MS_SMTP_TLS_NONE,
+      .implicit_tls = params->tls == MS_SMTP_TLS_IMPLICIT,
+      .timeout_s = params->timeout_s ? params->timeout_s : DEFAULT_TIMEOUT_S,
+      .bus = params->bus,
+      .trace_server = params->trace_server,
+      .proto = params->trace_proto ? params->trace_proto : "smtp",
+      .show = params->show,
+      .show_data = params->show_data,
+    };
+    job->cc = ms_client_conn_new (&conn_params);
+  }
   g_task_set_task_data (task, job, send_job_free);
 
-  if (job->tls != MS_SMTP_TLS_NONE)
+  if (job->tls != MS_SMTP_TLS_NONE && !ms_client_conn_prepare_tls (job->cc, &error))
     {
-      /* Our demo servers use self-signed certificates: no verification,
-       * but the subject is still reported in the tls event. */
-      job->tls_ctx = ms_tls_client_context_new (FALSE, &error);
-      if (job->tls_ctx == NULL)
-        {
-          job->task = g_steal_pointer (&task);
-          job_complete_early (job, MS_SMTP_SEND_STATUS_TLS_FAILURE,
-                              g_strdup_printf ("cannot set up TLS: %s", error->message));
-          return;
-        }
+      job->task = g_steal_pointer (&task);
+      job_complete_early (job, MS_SMTP_SEND_STATUS_TLS_FAILURE,
+                          g_strdup_printf ("cannot set up TLS: %s", error->message));
+      return;
     }
-
-  if (cancellable != NULL)
+  if (!ms_client_conn_watch_cancellable (job->cc, cancellable))
     {
-      job->cancellable = g_object_ref (cancellable);
-      if (g_cancellable_is_cancelled (cancellable))
-        {
-          job->cancelled = TRUE;
-          job->task = g_steal_pointer (&task);
-          job_complete (job);
-          return;
-        }
-      job->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb), job, NULL);
+      job->task = g_steal_pointer (&task);
+      job_complete (job);
+      return;
     }
-
-  job->connect_cancellable = g_cancellable_new ();
-  job->connect_timeout = g_timeout_source_new_seconds (job->timeout_s);
-  g_source_set_callback (job->connect_timeout, connect_timeout_cb, job, NULL);
-  g_source_attach (job->connect_timeout, g_main_context_get_thread_default ());
-  socket_client = g_socket_client_new ();
-  address = g_network_address_new (job->host, job->port);
-  g_socket_client_connect_async (socket_client, address, job->connect_cancellable,
-                                 connected_cb, g_steal_pointer (&task));
+  ms_client_conn_connect (job->cc, g_steal_pointer (&task), connected_cb);
 }
 
 MsSmtpSendResult *

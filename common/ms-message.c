@@ -15,20 +15,17 @@ init_gmime_once (gpointer data)
   return NULL;
 }
 
-static void
-ensure_gmime (void)
+void
+ms_message_ensure_gmime (void)
 {
   static GOnce gmime_once = G_ONCE_INIT;
 
   g_once (&gmime_once, init_gmime_once, NULL);
 }
 
-/* Length of the header block including the empty line that ends it (RFC 5322
- * section 2.1), or `len` when there is no empty line. Accepts bare LF as well
- * as CRLF, because Maildir files use the local line ending. */
-static gsize
-header_block_length (const guint8 *data,
-                     gsize         len)
+gsize
+ms_message_header_length (const guint8 *data,
+                          gsize         len)
 {
   gsize i;
 
@@ -84,11 +81,11 @@ ms_message_summary (const guint8 *data,
   if (len == 0)
     return FALSE;
 
-  ensure_gmime ();
+  ms_message_ensure_gmime ();
 
   /* Only the header is parsed: a summary of a 50 MB message must not read the
    * body. The copy is bounded by MS_MESSAGE_SUMMARY_MAX_HEADER. */
-  header_len = header_block_length (data, MIN (len, MS_MESSAGE_SUMMARY_MAX_HEADER));
+  header_len = ms_message_header_length (data, MIN (len, MS_MESSAGE_SUMMARY_MAX_HEADER));
   buffer = g_byte_array_sized_new (header_len + 2);
   g_byte_array_append (buffer, data, header_len);
   /* Terminate a header that was cut or had no empty line, so the parser sees

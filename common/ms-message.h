@@ -12,6 +12,16 @@ G_BEGIN_DECLS
  * this is cut here so a hostile message cannot make us parse megabytes. */
 #define MS_MESSAGE_SUMMARY_MAX_HEADER (256 * 1024)
 
+/* Initialises GMime once for the process; call it before any GMime use.
+ * Every module that parses with GMime shares this one call. */
+void ms_message_ensure_gmime (void);
+
+/* The length of the header block of `data`, including the empty line that
+ * ends it (RFC 5322 §2.1), or `len` when there is no empty line. Bare LF
+ * counts as a line ending as well as CRLF (Maildir files use LF). */
+gsize ms_message_header_length (const guint8 *data,
+                                gsize         len);
+
 /* Parses only the header of the RFC 5322 message in `data` (`len` bytes, any
  * bytes, need not be NUL-terminated) and returns:
  * - `subject_r`: the Subject with RFC 2047 encoded-words decoded, as valid

@@ -22,7 +22,10 @@ G_BEGIN_DECLS
  *                An atom holding '[' runs on to the matching ']' whatever is
  *                inside, spaces and parentheses too, and goes on after it:
  *                "BODY.PEEK[HEADER.FIELDS (From Subject)]<0.2048>" is one
- *                atom, which the FETCH handler takes apart.
+ *                atom, which the FETCH handler takes apart. A section holds
+ *                printable ASCII only, no second '[', and balanced
+ *                parentheses that count toward max_depth on top of the
+ *                lists around the atom; quoted strings in it are skipped.
  *   string       "quoted" (with \" and \\ escapes, no CR, LF or NUL) or a
  *                literal {N}CRLF<N bytes> / {N+}CRLF<N bytes>.
  *   NIL          the atom NIL, as its own type.
@@ -62,23 +65,25 @@ void ms_imap_limits_init (MsImapLimits *limits);
 #define MS_IMAP_PARSE_ERROR (ms_imap_parse_error_quark ())
 GQuark ms_imap_parse_error_quark (void);
 typedef enum {
-  MS_IMAP_PARSE_ERROR_BAD_TAG,     /* no tag, or a tag with bad characters: "* BAD" */
+  MS_IMAP_PARSE_ERROR_BAD_TAG,     /* no tag, bad characters, over max_tag: "* BAD" */
   MS_IMAP_PARSE_ERROR_SYNTAX,      /* tag is good, the rest is not: "<tag> BAD" */
   MS_IMAP_PARSE_ERROR_LIMIT,       /* too deep, too many arguments: "<tag> BAD" */
 } MsImapParseError;
 
 /* Parses one complete command (without the final CRLF). On success returns
- * a new command. On failure returns NULL with `error` set; when the tag was
- * readable, `tag_r` (may be NULL) gets a copy of it so the reply can carry
- * it, else NULL. `limits` may be NULL for the defaults. */
+ * a new command and sets `tag_r` to NULL. On failure returns NULL with
+ * `error` set; when the tag was readable (codes SYNTAX and LIMIT), `tag_r`
+ * (may be NULL) gets a copy of it (free it) so the reply can carry it, else
+ * NULL. `limits` may be NULL for the defaults. The error message says what
+ * was wrong and at which byte offset, fit for the BAD reply. */
 MsImapCommand *ms_imap_parse_command (const char *data, gsize len, const MsImapLimits *limits,
                                       char **tag_r, GError **error);
 void ms_imap_command_free (MsImapCommand *command);
 void ms_imap_arg_free (MsImapArg *arg);
 
-/* TRUE when `line` ends with a literal's announcement "{N}" or "{N+}"
- * (RFC 3501 §4.3, RFC 7888 §4); then `size_r` is N and `nonsync_r` says
- * whether it was the "+" form. FALSE for anything else, including a number
+/* TRUE when `line` (without its CRLF) ends with a literal's announcement
+ * "{N}" or "{N+}" (RFC 3501 §4.3, RFC 7888 §4); then `size_r` is N and
+ * `nonsync_r` says whether it was the "+" form. FALSE for anything else, including a number
  * too large for a guint64. */
 gboolean ms_imap_line_literal (const char *line, gsize len, guint64 *size_r,
                                gboolean *nonsync_r);
@@ -104,17 +109,20 @@ typedef struct {
 } MsImapRange;
 
 /* Returns a new GArray of MsImapRange in the order written, or NULL on bad
- * syntax (empty, a 0, a number over 32 bits, junk, more than `max_ranges`). */
+ * syntax (empty, a 0, a leading zero, a number over 32 bits, junk, more than
+ * `max_ranges`). */
 GArray *ms_imap_parse_sequence_set (const char *text, guint32 star_value, guint max_ranges);
 /* TRUE when `value` is in one of the ranges. */
 gboolean ms_imap_sequence_set_contains (const GArray *ranges, guint32 value);
 
 /* Dates (RFC 3501 "date": "1-Feb-1994" or quoted; "date-time":
- * "17-Jul-1996 02:44:25 -0700"). Both return Unix seconds (for "date", at
+ * "17-Jul-1996 02:44:25 -0700", day " 7" or "07"). Both take the text with
+ * or without its double quotes and return Unix seconds (for "date", at
  * 00:00 UTC of that day) or FALSE on bad syntax or a bad day of month. */
 gboolean ms_imap_parse_date (const char *text, gint64 *time_r);
 gboolean ms_imap_parse_date_time (const char *text, gint64 *time_r);
-/* "17-Jul-1996 02:44:25 +0000" for INTERNALDATE, in UTC. */
+/* "17-Jul-1996 02:44:25 +0000" for INTERNALDATE, in UTC (no quotes); times
+ * outside years 0000..9999 are clamped to them. Free with g_free(). */
 char *ms_imap_format_date_time (gint64 time);
 
 /* Writes `text` as an IMAP string to `out`: a quoted string when it can be

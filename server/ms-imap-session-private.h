@@ -173,7 +173,8 @@ void _ms_imap_close (MsImapSession *session);
 typedef struct {
   GString *wire;               /* what is sent */
   GString *text;               /* the trace text: `wire` without literal bytes */
-  GPtrArray *literals;         /* of GBytes: each literal's bytes, for `data` events */
+  GPtrArray *literals;         /* of GBytes: each literal's first 64 KiB, for `data` events */
+  GArray *literal_sizes;       /* of gsize: each literal's whole size */
 } MsImapResponse;
 
 void _ms_imap_response_init (MsImapResponse *response);

@@ -50,6 +50,7 @@
 #include <gmime/gmime.h>
 
 #include "ms-event.h"
+#include "ms-message.h"
 #include "ms-relay-queue.h"
 #include "ms-smtp-sender.h"
 
@@ -123,22 +124,6 @@ struct _MsRelayQueue {
 static void schedule (MsRelayQueue *q);
 
 /* ---- small helpers ---- */
-
-static gpointer
-init_gmime_once (gpointer data)
-{
-  /* g_mime_init() counts its callers, so sharing it with ms-message.c is fine. */
-  g_mime_init ();
-  return NULL;
-}
-
-static void
-ensure_gmime (void)
-{
-  static GOnce gmime_once = G_ONCE_INIT;
-
-  g_once (&gmime_once, init_gmime_once, NULL);
-}
 
 static void
 route_free (MsRelayRoute *route)
@@ -783,7 +768,7 @@ build_dsn (MsRelayQueue *q,
   gsize header_len;
   char *result;
 
-  ensure_gmime ();
+  ms_message_ensure_gmime ();
 
   dsn = g_mime_message_new (TRUE);
   g_mime_message_add_mailbox (dsn, GMIME_ADDRESS_TYPE_FROM, "Mail Delivery System", daemon);

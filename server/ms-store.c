@@ -1784,17 +1784,16 @@ ms_store_get_message (MsStore    *store,
   return message_from_entry (entry);
 }
 
-GBytes *
-ms_store_read (MsStore    *store,
-               const char *user,
-               const char *folder,
-               guint32     uid,
-               GError    **error)
+/* The first `max` bytes of a message's file. */
+static GBytes *
+read_message (MsStore    *store,
+              const char *user,
+              const char *folder,
+              guint32     uid,
+              gsize       max,
+              GError    **error)
 {
   Folder *index;
-
-  g_return_val_if_fail (store != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   index = open_folder (store, user, folder, error);
   if (index == NULL)
@@ -1811,7 +1810,7 @@ ms_store_read (MsStore    *store,
       if (entry == NULL)
         return NULL;
       path = entry_path (index, entry);
-      data = read_file_bounded (path, G_MAXSIZE - 1, &len);
+      data = read_file_bounded (path, max, &len);
       if (data != NULL)
         return g_bytes_new_take (data, len);
       if (errno != ENOENT || attempt > 0)
@@ -1821,6 +1820,41 @@ ms_store_read (MsStore    *store,
         }
     }
   g_assert_not_reached ();
+}
+
+GBytes *
+ms_store_read (MsStore    *store,
+               const char *user,
+               const char *folder,
+               guint32     uid,
+               GError    **error)
+{
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return read_message (store, user, folder, uid, G_MAXSIZE - 1, error);
+}
+
+GBytes *
+ms_store_read_header (MsStore    *store,
+                      const char *user,
+                      const char *folder,
+                      guint32     uid,
+                      gsize       max,
+                      GError    **error)
+{
+  g_autoptr(GBytes) prefix = NULL;
+  gsize len;
+  const guint8 *data;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  prefix = read_message (store, user, folder, uid, max, error);
+  if (prefix == NULL)
+    return NULL;
+  data = g_bytes_get_data (prefix, &len);
+  return g_bytes_new_from_bytes (prefix, 0, ms_message_header_length (data, len));
 }
 
 gboolean

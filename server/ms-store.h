@@ -143,6 +143,17 @@ GBytes *ms_store_read (MsStore    *store,
                        guint32     uid,
                        GError    **error);
 
+/* The message's header block with the empty line that ends it (RFC 5322
+ * §2.1), from at most the first `max` bytes of the file: a header longer
+ * than that comes back cut at `max`. Reads no more than that. Free with
+ * g_bytes_unref(). */
+GBytes *ms_store_read_header (MsStore    *store,
+                              const char *user,
+                              const char *folder,
+                              guint32     uid,
+                              gsize       max,
+                              GError    **error);
+
 /* The decoded Subject and From of a message (see ms_message_summary());
  * cached in the index. Out-parameters may be NULL and are set to NULL when
  * the header lacks the field. Free with g_free(). */

@@ -1179,6 +1179,38 @@ test_subscriptions (Fixture      *fixture,
   g_assert_error (error, MS_STORE_ERROR, MS_STORE_ERROR_NOT_FOUND);
 }
 
+static void
+test_read_header (Fixture      *fixture,
+                  gconstpointer data)
+{
+  static const char lf_message[] = "Subject: LF\nFrom: a@b\n\nbody\nmore\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) header = NULL;
+  g_autoptr(GBytes) cut = NULL;
+  guint32 crlf_uid = deliver (fixture, "INBOX", message_one, NULL);
+  guint32 lf_uid = deliver (fixture, "INBOX", lf_message, NULL);
+  const char *end = strstr (message_one, "\r\n\r\n");
+
+  header = ms_store_read_header (fixture->store, "alice", "INBOX", crlf_uid, 4096, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (header, NULL), g_bytes_get_size (header),
+                   message_one, (gsize) (end + 4 - message_one));
+  g_clear_pointer (&header, g_bytes_unref);
+
+  header = ms_store_read_header (fixture->store, "alice", "INBOX", lf_uid, 4096, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (header, NULL), g_bytes_get_size (header),
+                   "Subject: LF\nFrom: a@b\n\n", 23);
+
+  /* A header longer than `max` is cut at `max`. */
+  cut = ms_store_read_header (fixture->store, "alice", "INBOX", crlf_uid, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (cut, NULL), g_bytes_get_size (cut), message_one, 10);
+
+  g_assert_null (ms_store_read_header (fixture->store, "alice", "INBOX", 999, 4096, &error));
+  g_assert_error (error, MS_STORE_ERROR, MS_STORE_ERROR_NOT_FOUND);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1208,6 +1240,7 @@ main (int    argc,
   ADD ("/server/store/events/no-bus", test_no_bus);
   ADD ("/server/store/events/change-func", test_change_func);
   ADD ("/server/store/subscriptions", test_subscriptions);
+  ADD ("/server/store/read-header", test_read_header);
 #undef ADD
 
   return g_test_run ();
