@@ -23,6 +23,9 @@
 #define DEFAULT_SMTP_PORT 2587
 #define DEFAULT_POP3_SERVER "127.0.0.1:2110"
 #define DEFAULT_POP3_PORT 2110
+/* The demo world's alpha.test: IMAP like 143, IMAPS like 993. */
+#define DEFAULT_IMAP_PORT 2143
+#define DEFAULT_IMAPS_PORT 2993
 
 static const char summary[] =
   "Commands:\n"
@@ -69,7 +72,7 @@ static const ConnectionHelp pop3_help = {
 static const ConnectionHelp imap_help = {
   .user = "Log in as USER (LOGIN, or AUTHENTICATE PLAIN with --auth plain; required)",
   .starttls = "Require STARTTLS (RFC 3501 §6.2.1) before logging in; fail if it is refused",
-  .tls = "Use TLS from the first byte (implicit TLS, RFC 8314), port 993 by default",
+  .tls = "Use TLS from the first byte (implicit TLS, RFC 8314), port 2993 by default",
 };
 
 /* The parsed form, after connection_options_resolve(). */
@@ -800,7 +803,11 @@ imap_print_folders (const MsImapOpsResult *result)
 
           g_string_append_printf (to, "%s%s", to->len ? " " : "", folder->attributes[j]);
         }
-      g_print ("%-3s %-30s %s%s%s%s\n", folder->subscribed ? "[S]" : "", folder->name,
+      /* Pad by characters, not bytes, so UTF-8 names line up. */
+      glong chars = g_utf8_strlen (folder->name, -1);
+      int pad = (int) MAX (0, 30 - chars);
+
+      g_print ("%-3s %s%*s %s%s%s%s\n", folder->subscribed ? "[S]" : "", folder->name, pad, "",
                special->len ? "special-use " : "", special->str,
                special->len && other->len ? "; " : "", other->str);
     }
@@ -1093,11 +1100,12 @@ command_imap (int argc,
     "  idle                 Print each change to the folder as it happens (IDLE, RFC 2177)\n"
     "                       until Ctrl-C (which ends with DONE and LOGOUT) or --timeout-idle.\n"
     "\n"
-    "The default server is 127.0.0.1 port 143, or port 993 with --tls.\n"
+    "The default server is 127.0.0.1 port 2143 (alpha.test in the demo world), or\n"
+    "port 2993 with --tls.\n"
     "Exit status: 0 on success, 1 when the server refused (its NO/BAD text is shown)\n"
     "or could not be reached, 2 for usage errors.");
   g_option_context_add_main_entries (context, entries, NULL);
-  connection_options_add (context, &connection, "127.0.0.1:143, or :993 with --tls", &imap_help);
+  connection_options_add (context, &connection, "127.0.0.1:2143, or :2993 with --tls", &imap_help);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -1181,8 +1189,8 @@ command_imap (int argc,
   else if (auth != NULL && !g_str_equal (auth, "login") && !g_str_equal (auth, "plain") &&
            !g_str_equal (auth, "any"))
     g_printerr ("mailscope-client imap: --auth is login, plain or any, not \"%s\"\n", auth);
-  else if (!connection_options_resolve (&connection, connection.tls ? "127.0.0.1:993" : "127.0.0.1:143",
-                                        connection.tls ? 993 : 143, &target, &error))
+  else if (!connection_options_resolve (&connection, connection.tls ? "127.0.0.1:2993" : "127.0.0.1:2143",
+                                        connection.tls ? DEFAULT_IMAPS_PORT : DEFAULT_IMAP_PORT, &target, &error))
     g_printerr ("mailscope-client imap: %s\n", error->message);
   else if (connection.user == NULL)
     g_printerr ("mailscope-client imap: --user and --password are required\n");

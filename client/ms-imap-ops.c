@@ -575,6 +575,16 @@ engine_ready_cb (gpointer user_data)
       job->result->refusal = g_strdup_printf ("there is no message with UID %u in %s",
                                               job->uid, folder (job));
     }
+  /* RFC 4315 §3: with UIDPLUS a copy answers with COPYUID; an OK without
+   * it (Dovecot: "No messages found") copied nothing. */
+  if (!job->failed && job->result->dest_uids == NULL &&
+      (job->op == MS_IMAP_OP_COPY || job->op == MS_IMAP_OP_MOVE) &&
+      ms_imap_client_has_capability (job->engine, "UIDPLUS"))
+    {
+      job->failed = TRUE;
+      job->result->refusal = g_strdup_printf ("there is no message with UID %u in %s",
+                                              job->uid, folder (job));
+    }
   job->logout_queued = TRUE;
   enqueue (job, MS_IMAP_CLIENT_CMD_LOGOUT, FALSE, NULL, NULL, NULL);
 }
