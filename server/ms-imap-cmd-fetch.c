@@ -7,6 +7,7 @@
 
 #include "ms-imap-envelope.h"
 #include "ms-imap-session-private.h"
+#include "ms-message.h"
 
 /* FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8; responses §7.4.2; syntax
  * §9 "fetch", "fetch-att", "section").
@@ -222,7 +223,11 @@ parse_section (const char *p,
             {
               if (f > 0)
                 g_string_append_c (name, ' ');
-              ms_imap_append_astring (name, item->fields->pdata[f]);
+              g_autofree char *upper = g_ascii_strup (item->fields->pdata[f], -1);
+
+              /* upper case, as Dovecot answers: field names are
+               * case-insensitive (RFC 5322 §1.2.2) */
+              ms_imap_append_astring (name, upper);
             }
           g_string_append_c (name, ')');
         }
@@ -430,9 +435,9 @@ find_part (const MsImapPart *root,
   return part;
 }
 
-/* The bytes of a section, line ends as stored, in `out`. FALSE when the
- * section does not exist (the response says NIL then). */
-static gboolean
+/* The bytes of a section, line ends as stored, in `out`; nothing when the
+ * section does not exist. */
+static void
 section_bytes (const FetchItem *item,
                Message *message,
                GString *out)
@@ -447,7 +452,7 @@ section_bytes (const FetchItem *item,
       const MsImapPart *part = find_part (message_tree (message), item->path, item->n_path);
 
       if (part == NULL)
-        return FALSE;
+        return;
       if (item->text == TEXT_NONE || item->text == TEXT_MIME)
         {
           if (item->text == TEXT_MIME)
@@ -456,12 +461,12 @@ section_bytes (const FetchItem *item,
           else
             g_string_append_len (out, data + part->body_start,
                                  part->body_end - part->body_start);
-          return TRUE;
+          return;
         }
       /* HEADER, TEXT and HEADER.FIELDS of a part are of the message it
        * holds: only message/rfc822 has them (§6.4.5) */
       if (part->message == NULL)
-        return FALSE;
+        return;
       header_start = part->message->header_start;
       body_start = part->message->body_start;
       body_end = part->message->body_end;
@@ -488,7 +493,6 @@ section_bytes (const FetchItem *item,
     default:
       g_assert_not_reached ();
     }
-  return TRUE;
 }
 
 static void
@@ -504,12 +508,9 @@ append_section (MsImapResponse *response,
   if (item->partial)
     _ms_imap_response_append (response, "<%u>", item->origin);
   _ms_imap_response_append (response, " ");
-  if (!section_bytes (item, message, raw))
-    {
-      /* a part that does not exist: NIL, as Dovecot answers */
-      _ms_imap_response_append (response, "NIL");
-      return;
-    }
+  /* A part that does not exist is an empty string, as Dovecot answers
+   * (RFC 3501 leaves it open). */
+  section_bytes (item, message, raw);
   /* The wire has CRLF line ends (RFC 3501 §2.3.4, §4.3): octet counts and
    * partial ranges are of the converted bytes. */
   wire = g_string_sized_new (raw->len + raw->len / 32 + 2);
@@ -529,6 +530,38 @@ static gboolean
 needs_bytes (const FetchItem *item)
 {
   return item->kind != ITEM_UID && item->kind != ITEM_FLAGS && item->kind != ITEM_INTERNALDATE;
+}
+
+/* Items answered from the top-level header alone. */
+static gboolean
+needs_header_only (const FetchItem *item)
+{
+  return !needs_bytes (item) || item->kind == ITEM_ENVELOPE
+         || (item->kind == ITEM_SECTION && item->n_path == 0
+             && (item->text == TEXT_HEADER || item->text == TEXT_HEADER_FIELDS
+                 || item->text == TEXT_HEADER_FIELDS_NOT));
+}
+
+/* The message's bytes: only its header when that is all `header_only`
+ * items need ("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (...)])" of a large
+ * mailbox reads a few KiB a message, not every attachment). */
+static GBytes *
+read_message (MsImapSession *session,
+              guint32 uid,
+              gboolean header_only,
+              GError **error)
+{
+  if (header_only)
+    {
+      GBytes *header = ms_store_read_header (session->store, session->user, session->selected,
+                                             uid, MS_MESSAGE_SUMMARY_MAX_HEADER, error);
+
+      /* a header cut at the limit would be answered wrong: read it all */
+      if (header == NULL || g_bytes_get_size (header) < MS_MESSAGE_SUMMARY_MAX_HEADER)
+        return header;
+      g_bytes_unref (header);
+    }
+  return ms_store_read (session->store, session->user, session->selected, uid, error);
 }
 
 /* Puts \Seen on the message in the store and the view (§6.4.5: BODY[]
@@ -577,6 +610,7 @@ fetch_message (MsImapSession *session,
   g_auto (Message) message = { NULL, };
   g_autoptr (MsStoreMessage) info = NULL;
   gboolean need_bytes = FALSE;
+  gboolean header_only = TRUE;
   gboolean need_info = FALSE;
   gboolean set_flags = FALSE;
   gboolean sent_flags = FALSE;
@@ -588,6 +622,7 @@ fetch_message (MsImapSession *session,
       const FetchItem *item = &g_array_index (items, FetchItem, i);
 
       need_bytes |= needs_bytes (item);
+      header_only &= needs_header_only (item);
       need_info |= item->kind == ITEM_INTERNALDATE;
       set_flags |= item->kind == ITEM_SECTION && !item->peek;
     }
@@ -596,10 +631,7 @@ fetch_message (MsImapSession *session,
 
   if (need_bytes)
     {
-      /* TODO(store): a header-only read for HEADER and HEADER.FIELDS; the
-       * store has no such call yet, so the whole file is read. */
-      message.bytes = ms_store_read (session->store, session->user, session->selected,
-                                     message_uid, error);
+      message.bytes = read_message (session, message_uid, header_only, error);
       if (message.bytes == NULL)
         return FALSE;
       message.data = g_bytes_get_data (message.bytes, &message.len);
