@@ -33,8 +33,12 @@ packages=(
   curl
   swaks
   libnet-ssleay-perl   # swaks needs it for --tls; recommends are not installed
-  fetchmail            # POP3 integration tests (tests/integration/test_pop3_*.py)
+  fetchmail            # POP3 and IMAP integration tests (tests/integration/test_*.py)
   getmail6
+  isync                # IMAP integration tests (tests/integration/test_imap_*.py): mbsync
+  offlineimap3         # offlineimap
+  mutt
+  tmux                 # drives mutt as a terminal program in test_imap_mutt.py
   ca-certificates
   # optional: `meson test --setup valgrind`
   valgrind

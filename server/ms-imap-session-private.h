@@ -148,7 +148,10 @@ void _ms_imap_set_state (MsImapSession *session, MsImapState state);
  * and it was not a UID command (§7.4.1). A handler that changed the
  * mailbox itself (EXPUNGE, MOVE, CLOSE) or wants a fresh look (NOOP, CHECK)
  * sets session->mailbox_dirty before its tagged reply; the EXPUNGE
- * responses then come from the sync, with exact numbers. */
+ * responses then come from the sync, with exact numbers. Commands that act
+ * on messages (table flag MS_IMAP_COMMAND_UID) also get a sync without
+ * EXPUNGE before the handler runs when the mailbox is dirty, so they see
+ * current flags and new messages while sequence numbers stay put. */
 void _ms_imap_tagged (MsImapSession *session, const char *tag, const char *status,
                       const char *format, ...) G_GNUC_PRINTF (4, 5);
 /* "* " + text: one untagged response without literals. */

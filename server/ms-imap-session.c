@@ -704,26 +704,90 @@ expunge_marked (MsImapSession *session)
   g_array_set_size (session->view, kept);
 }
 
+/* Compares the view with the store's list (both sorted by UID, so one
+ * merge pass): messages gone are marked expunged, changed flags are noted in
+ * `changed` (view indexes), new messages are appended with their \Recent.
+ * Returns how many are new. */
+static guint
+merge_store_list (MsImapSession *session,
+                  GPtrArray *messages,
+                  GArray *changed)
+{
+  guint old_len = session->view->len;
+  guint32 last_uid = old_len > 0 ? view_at (session, old_len - 1)->uid : 0;
+  guint n_new = 0;
+  guint i = 0;
+  guint j = 0;
+
+  while (i < old_len)
+    {
+      MsImapViewMessage *entry = view_at (session, i);
+      MsStoreMessage *message = j < messages->len ? messages->pdata[j] : NULL;
+      char flags[sizeof entry->flags];
+
+      if (message != NULL && message->uid < entry->uid)
+        {
+          j++;                 /* an old UID we never showed: ignore it */
+          continue;
+        }
+      if (message == NULL || message->uid > entry->uid)
+        {
+          entry->expunged = TRUE;
+          i++;
+          continue;
+        }
+      copy_view_flags (flags, sizeof flags, message->flags);
+      if (!entry->expunged && strcmp (flags, entry->flags) != 0)
+        {
+          memcpy (entry->flags, flags, sizeof flags);
+          g_array_append_val (changed, i);
+        }
+      i++;
+      j++;
+    }
+
+  /* New messages: UIDs above everything in the view. */
+  for (; j < messages->len; j++)
+    {
+      MsStoreMessage *message = messages->pdata[j];
+      MsImapViewMessage entry = { 0, };
+
+      if (message->uid <= last_uid)
+        continue;
+      entry.uid = message->uid;
+      copy_view_flags (entry.flags, sizeof entry.flags, message->flags);
+      g_array_append_val (session->view, entry);
+      n_new++;
+    }
+  if (n_new > 0)
+    {
+      guint32 recent_from;
+
+      session->uidnext = MAX (session->uidnext, view_at (session, session->view->len - 1)->uid + 1);
+      recent_from = claim_recent (session, session->uidnext);
+      for (guint k = old_len; k < session->view->len; k++)
+        view_at (session, k)->recent = view_at (session, k)->uid >= recent_from;
+    }
+  return n_new;
+}
+
 void
 _ms_imap_sync_mailbox (MsImapSession *session,
                        gboolean allow_expunge)
 {
-  g_autoptr(GPtrArray) messages = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) changed = NULL;
-  guint32 last_uid;
-  guint old_len;
-  guint n_expunged = 0;
+  g_autoptr(GArray) changed = g_array_new (FALSE, FALSE, sizeof (guint));
+  gboolean any_expunged = FALSE;
   guint n_new = 0;
-  guint i = 0;
-  guint j = 0;
 
   if (session->state != MS_IMAP_STATE_SELECTED || session->closed)
     return;
 
   if (session->mailbox_dirty)
     {
-      messages = ms_store_list (session->store, session->user, session->selected, &error);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) messages = ms_store_list (session->store, session->user,
+                                                     session->selected, &error);
+
       if (messages == NULL)
         {
           /* The mailbox went away under us (another session deleted it).
@@ -735,79 +799,16 @@ _ms_imap_sync_mailbox (MsImapSession *session,
           return;
         }
       session->mailbox_dirty = FALSE;
-
-      /* Both are sorted by UID: one merge pass (no per-message lookups). */
-      changed = g_array_new (FALSE, FALSE, sizeof (guint));
-      old_len = session->view->len;
-      last_uid = old_len > 0 ? view_at (session, old_len - 1)->uid : 0;
-      while (i < old_len)
-        {
-          MsImapViewMessage *entry = view_at (session, i);
-          MsStoreMessage *message = j < messages->len ? messages->pdata[j] : NULL;
-
-          if (message != NULL && message->uid < entry->uid)
-            {
-              j++;             /* an old UID we never showed: ignore it */
-              continue;
-            }
-          if (message == NULL || message->uid > entry->uid)
-            {
-              entry->expunged = TRUE;
-              n_expunged++;
-              i++;
-              continue;
-            }
-          {
-            char flags[sizeof entry->flags];
-
-            copy_view_flags (flags, sizeof flags, message->flags);
-            if (!entry->expunged && strcmp (flags, entry->flags) != 0)
-              {
-                memcpy (entry->flags, flags, sizeof flags);
-                g_array_append_val (changed, i);
-              }
-          }
-          i++;
-          j++;
-        }
-
-      /* New messages: UIDs above everything in the view. */
-      for (; j < messages->len; j++)
-        {
-          MsStoreMessage *message = messages->pdata[j];
-          MsImapViewMessage entry = { 0, };
-
-          if (message->uid <= last_uid)
-            continue;
-          entry.uid = message->uid;
-          copy_view_flags (entry.flags, sizeof entry.flags, message->flags);
-          g_array_append_val (session->view, entry);
-          n_new++;
-        }
-      if (n_new > 0)
-        {
-          guint32 uidnext = view_at (session, session->view->len - 1)->uid + 1;
-          guint32 recent_from;
-
-          session->uidnext = MAX (session->uidnext, uidnext);
-          recent_from = claim_recent (session, session->uidnext);
-          for (guint k = old_len; k < session->view->len; k++)
-            view_at (session, k)->recent = view_at (session, k)->uid >= recent_from;
-        }
+      n_new = merge_store_list (session, messages, changed);
     }
-  else
-    {
-      /* Nothing new from the store; only deferred EXPUNGEs may be due. */
-      for (guint k = 0; k < session->view->len; k++)
-        n_expunged += view_at (session, k)->expunged ? 1 : 0;
-      old_len = session->view->len;
-    }
+  for (guint k = 0; k < session->view->len && !any_expunged; k++)
+    any_expunged = view_at (session, k)->expunged;
 
   /* Flag changes first, while the sequence numbers are the ones the client
    * knows; then the EXPUNGEs; then the new messages (RFC 3501 §7.3.1, §7.4). */
-  for (guint k = 0; changed != NULL && k < changed->len; k++)
+  for (guint k = 0; k < changed->len; k++)
     send_flags_fetch (session, g_array_index (changed, guint, k));
-  if (n_expunged > 0 && allow_expunge)
+  if (any_expunged && allow_expunge)
     expunge_marked (session);
   if (n_new > 0)
     {
@@ -897,11 +898,9 @@ _ms_imap_resolve_set (MsImapSession *session,
       return NULL;
     }
 
-  /* "1:*" in an empty mailbox: nothing, rather than an error a client that
-   * did not look at EXISTS would not expect. */
-  if (!uid && len == 0 && strchr (text, '*') != NULL)
-    return g_array_new (FALSE, FALSE, sizeof (guint));
-
+  /* In an empty mailbox no sequence number is valid, "*" included: "1:*"
+   * parses as 0:1 and is refused below, as Dovecot refuses it. UID sets
+   * stay fine: a UID that does not exist is ignored. */
   intervals = g_array_sized_new (FALSE, FALSE, sizeof (Interval), ranges->len);
   for (guint r = 0; r < ranges->len; r++)
     {
@@ -1208,6 +1207,14 @@ dispatch (MsImapSession *session)
   session->in_command = TRUE;
   session->command_uid = uid;
   session->command_flags = spec->flags;
+  /* A command on messages sees the store as it is now: flags another
+   * session changed, messages that arrived. Never EXPUNGE here: the
+   * client's sequence numbers must mean what they meant when it sent
+   * them (RFC 3501 §7.4.1); gone messages are skipped until the sync
+   * before the tagged reply. */
+  if (session->state == MS_IMAP_STATE_SELECTED && session->mailbox_dirty &&
+      (spec->flags & MS_IMAP_COMMAND_UID))
+    _ms_imap_sync_mailbox (session, FALSE);
   spec->handler (session, command->tag, args, uid);
   if (session->wait == MS_IMAP_WAIT_NONE)
     session->in_command = FALSE;
@@ -1266,6 +1273,13 @@ start_literal (MsImapSession *session,
       return;
     }
 
+  if (size > 0 && session->output->read_bytes == NULL)
+    {
+      /* An output without raw reads cannot take literals at all. */
+      reset_command (session);
+      _ms_imap_bye (session, "Literals are not supported on this connection");
+      return;
+    }
   g_string_append_len (session->command, "\r\n", 2);
   session->literal_start = session->command->len;
   session->literal_left = size;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ms-imap-session.h"
@@ -108,20 +109,52 @@ quiet_log_cb (const char *domain,
 {
 }
 
+static MsStore *store;
+static char *store_root;
+
+static void
+remove_tree (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    {
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          char *child = g_build_filename (path, name, NULL);
+
+          if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
+              !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+            remove_tree (child);
+          else
+            g_unlink (child);
+          g_free (child);
+        }
+      g_dir_close (dir);
+    }
+  g_rmdir (path);
+}
+
+static void
+remove_store (void)
+{
+  g_clear_pointer (&store, ms_store_free);
+  remove_tree (store_root);
+  g_clear_pointer (&store_root, g_free);
+}
+
+/* One store for the process, removed at exit. */
 static MsStore *
 fuzz_store (void)
 {
-  static MsStore *store;
-
   if (store == NULL)
     {
-      char *root = g_dir_make_tmp ("fuzz-imap-session-XXXXXX", NULL);
-
-      g_assert (root != NULL);
-      store = ms_store_new (root, "alpha.test", NULL);
+      store_root = g_dir_make_tmp ("fuzz-imap-session-XXXXXX", NULL);
+      g_assert (store_root != NULL);
+      store = ms_store_new (store_root, "alpha.test", NULL);
       g_assert (ms_store_ensure_user (store, "alice", NULL));
-      /* The directory stays for the process: libFuzzer never returns. */
-      g_free (root);
+      atexit (remove_store);
     }
   return store;
 }

@@ -13,8 +13,10 @@ MAILSCOPE_SERVER and MAILSCOPE_CLIENT.
 """
 
 import base64
+import collections
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -133,12 +135,32 @@ def wait_for(predicate, timeout=WAIT_TIMEOUT_S, interval=0.05, what="condition")
         time.sleep(interval)
 
 
+_server_options = {}
+
+
+def server_has_option(option):
+    """TRUE when `mailscope-server --help-all` lists `option` (asked once
+    per process)."""
+    server = os.environ.get("MAILSCOPE_SERVER")
+    if not server:
+        return False
+    if server not in _server_options:
+        try:
+            result = subprocess.run([server, "--help-all"], capture_output=True, timeout=10,
+                                    stdin=subprocess.DEVNULL)
+            _server_options[server] = result.stdout.decode(errors="replace")
+        except (OSError, subprocess.TimeoutExpired):
+            _server_options[server] = ""
+    return option + " " in _server_options[server] or option + "=" in _server_options[server]
+
+
 class Server:
     """One mailscope-server process for one domain."""
 
     def __init__(self, test_dir, domain, users=(), routes=(), trace=None,
                  reveal_secrets=False, max_message_size=None, data_dir=None,
-                 smtp=True, submission=True, smtps=True, ports=None, extra_args=()):
+                 smtp=True, submission=True, smtps=True, ports=None, extra_args=(),
+                 imap=False):
         self.domain = domain
         # More command-line flags, as given (e.g. --apop-secret, --pop3-expire).
         self.extra_args = list(extra_args)
@@ -159,6 +181,10 @@ class Server:
                 "pop3": free_port(),
                 "pop3s": free_port(),
             }
+            # Opt-in: only the IMAP tests take two more ports.
+            if imap:
+                ports["imap"] = free_port()
+                ports["imaps"] = free_port()
         self.ports = dict(ports)
         self.log_path = os.path.join(test_dir, "%s-%d.log" % (domain, time.monotonic_ns()))
         self.process = None
@@ -185,6 +211,20 @@ class Server:
     def pop3s_port(self):
         return self.ports["pop3s"]
 
+    @property
+    def imap_port(self):
+        return self.ports["imap"]
+
+    @property
+    def imaps_port(self):
+        return self.ports["imaps"]
+
+    @property
+    def cert_path(self):
+        """The self-signed certificate the server makes on its first start
+        (common/ms-tls.c), for clients that verify (mbsync)."""
+        return os.path.join(self.domain_dir(), "tls", "cert.pem")
+
     def argv(self):
         if not os.environ.get("MAILSCOPE_SERVER"):
             raise AssertionError("MAILSCOPE_SERVER is not set: run these tests with "
@@ -199,6 +239,14 @@ class Server:
                 "--smtps-port", str(self.ports["smtps"]),
                 "--pop3-port", str(self.ports.get("pop3", 0)),
                 "--pop3s-port", str(self.ports.get("pop3s", 0))]
+        if "imap" in self.ports:
+            argv += ["--imap-port", str(self.ports["imap"]),
+                     "--imaps-port", str(self.ports.get("imaps", 0))]
+        elif server_has_option("--imap-port"):
+            # Without imap=True a server that has IMAP listeners keeps them
+            # off, rather than on its default ports that every test process
+            # would fight over.
+            argv += ["--imap-port", "0", "--imaps-port", "0"]
         for user in self.users:
             argv += ["--user", user]
         for route in self.routes:
@@ -323,6 +371,38 @@ class Server:
                         timeout, what="%d message(s) in %s's new/ on %s"
                         % (count, user, self.domain))
 
+    def folder_dir(self, user, folder="INBOX"):
+        """A folder's Maildir++ directory (server/ms-store.h): the user's
+        Maildir for INBOX, ".Work" for "Work", ".Work.2026" for "Work/2026"."""
+        base = os.path.join(self.domain_dir(), "mail", user)
+        if folder.upper() == "INBOX":
+            return base
+        return os.path.join(base, "." + folder.replace("/", "."))
+
+    def maildir_files(self, user, folder="INBOX"):
+        """The messages of a folder on disk, new/ then cur/, each sorted by
+        name: MaildirFile(sub, name, flags, path), where flags are the
+        Maildir letters after ":2," ("" for none, None in new/)."""
+        out = []
+        for sub in ("new", "cur"):
+            path = os.path.join(self.folder_dir(user, folder), sub)
+            try:
+                names = sorted(n for n in os.listdir(path) if not n.startswith("."))
+            except FileNotFoundError:
+                continue
+            for name in names:
+                flags = name.split(":2,", 1)[1] if ":2," in name else None
+                out.append(MaildirFile(sub, name, flags, os.path.join(path, name)))
+        return out
+
+    def maildir_flags(self, user, folder="INBOX"):
+        """{message bytes: Maildir flags ("" for a file in new/)}."""
+        out = {}
+        for f in self.maildir_files(user, folder):
+            with open(f.path, "rb") as data:
+                out[data.read()] = f.flags or ""
+        return out
+
     def queue_files(self):
         out = []
         for root, _dirs, files in os.walk(os.path.join(self.domain_dir(), "queue")):
@@ -341,9 +421,15 @@ class Server:
         return [json.loads(l) for l in lines[:-1] if l]
 
 
-class RawSmtp:
-    """A line-level SMTP client on a plain socket, for input no real client
-    would send."""
+class MaildirFile(collections.namedtuple("MaildirFile", "sub name flags path")):
+    def read(self):
+        with open(self.path, "rb") as f:
+            return f.read()
+
+
+class RawLines:
+    """A CRLF line client on a plain (or TLS) socket: what the raw SMTP,
+    POP3 and IMAP clients below share."""
 
     def __init__(self, port, host=HOST, tls=False):
         self.sock = socket.create_connection((host, port), timeout=SOCKET_TIMEOUT_S)
@@ -373,7 +459,11 @@ class RawSmtp:
             line = line.encode()
         self.send(line + b"\r\n")
 
-    def _read_line(self):
+    def read_line(self, timeout=None):
+        """One line without CRLF; ConnectionError at EOF. `timeout`, when
+        given, is the socket's from now on (socket.timeout if it runs out)."""
+        if timeout is not None:
+            self.sock.settimeout(timeout)
         while b"\r\n" not in self.buffer:
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -381,21 +471,6 @@ class RawSmtp:
             self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\r\n", 1)
         return line
-
-    def reply(self):
-        """Reads one reply (all its lines). Returns (code, [texts])."""
-        texts = []
-        while True:
-            line = self._read_line()
-            if len(line) < 3 or not line[:3].isdigit():
-                raise AssertionError("malformed reply line %r" % line)
-            texts.append(line[4:].decode(errors="replace"))
-            if line[3:4] != b"-":
-                return int(line[:3]), texts
-
-    def command(self, line):
-        self.send_line(line)
-        return self.reply()
 
     def closed_by_peer(self, timeout=5):
         """TRUE when the server closes the connection (EOF) within `timeout`."""
@@ -409,6 +484,26 @@ class RawSmtp:
         except socket.timeout:
             return False
 
+
+class RawSmtp(RawLines):
+    """A line-level SMTP client on a plain socket, for input no real client
+    would send."""
+
+    def reply(self):
+        """Reads one reply (all its lines). Returns (code, [texts])."""
+        texts = []
+        while True:
+            line = self.read_line()
+            if len(line) < 3 or not line[:3].isdigit():
+                raise AssertionError("malformed reply line %r" % line)
+            texts.append(line[4:].decode(errors="replace"))
+            if line[3:4] != b"-":
+                return int(line[:3]), texts
+
+    def command(self, line):
+        self.send_line(line)
+        return self.reply()
+
     def greet(self, name="client.test"):
         code, texts = self.reply()
         assert code == 220, (code, texts)
@@ -421,46 +516,9 @@ class RawSmtp:
         return self.command("AUTH PLAIN " + token)
 
 
-class RawPop3:
+class RawPop3(RawLines):
     """A line-level POP3 client on a plain socket (RFC 1939), for input no
     real client would send."""
-
-    def __init__(self, port, host=HOST, tls=False):
-        self.sock = socket.create_connection((host, port), timeout=SOCKET_TIMEOUT_S)
-        if tls:
-            self.sock = insecure_tls_context().wrap_socket(self.sock)
-        self.buffer = b""
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data)
-
-    def send_line(self, line):
-        if isinstance(line, str):
-            line = line.encode()
-        self.send(line + b"\r\n")
-
-    def read_line(self):
-        while b"\r\n" not in self.buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("connection closed; pending %r" % self.buffer)
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line
 
     def reply(self):
         """One status line, as text: "+OK ..." or "-ERR ..."."""
@@ -490,18 +548,6 @@ class RawPop3:
                 data = data[1:]
             out.append(data + b"\r\n")
 
-    def closed_by_peer(self, timeout=5):
-        """TRUE when the server closes the connection (EOF) within `timeout`."""
-        if self.buffer:
-            return False
-        self.sock.settimeout(timeout)
-        try:
-            return self.sock.recv(1) == b""
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
     def login(self, user, password):
         """Reads the greeting, then USER and PASS; returns PASS's reply."""
         greeting = self.reply()
@@ -509,6 +555,162 @@ class RawPop3:
         status = self.command("USER " + user)
         assert status.startswith("+OK"), status
         return self.command("PASS " + password)
+
+
+class RawImap(RawLines):
+    """A tagged IMAP client on a plain socket (RFC 3501), for input no real
+    client would send and for watching untagged responses (IDLE). Responses
+    are bytes without the final CRLF, with any literal's bytes inline:
+    b'* 1 FETCH (BODY[] {5}\\r\\nhello)'."""
+
+    def __init__(self, port, host=HOST, tls=False):
+        super().__init__(port, host, tls)
+        self.count = 0
+
+    def read_bytes(self, count):
+        while len(self.buffer) < count:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("connection closed in a literal")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def response(self, timeout=None):
+        """One whole response: a line, and each literal it announces at
+        its end ("{N}", RFC 3501 section 4.3) with the rest that follows.
+        socket.timeout when it does not come within `timeout` (default
+        SOCKET_TIMEOUT_S)."""
+        timeout = timeout or SOCKET_TIMEOUT_S
+        out = self.read_line(timeout)
+        while True:
+            match = re.search(rb"\{(\d+)\}$", out)
+            if match is None or out.startswith(b"+"):
+                return out
+            out += b"\r\n" + self.read_bytes(int(match.group(1))) + self.read_line(timeout)
+
+    def next_tag(self):
+        self.count += 1
+        return "t%03d" % self.count
+
+    def greeting(self):
+        line = self.response()
+        assert line.startswith(b"* OK") or line.startswith(b"* PREAUTH"), line
+        return line
+
+    def command(self, text, tag=None):
+        """Sends "tag text"; returns (untagged and continuation responses,
+        the tagged response)."""
+        tag = tag or self.next_tag()
+        self.send_line(tag.encode() + b" " + (text.encode() if isinstance(text, str) else text))
+        return self.until_tagged(tag)
+
+    def until_tagged(self, tag, timeout=None):
+        untagged = []
+        prefix = (tag.encode() if isinstance(tag, str) else tag) + b" "
+        while True:
+            line = self.response(timeout)
+            if line.startswith(prefix):
+                return untagged, line
+            untagged.append(line)
+
+    def ok(self, text):
+        """A command that must succeed; returns its untagged responses."""
+        untagged, tagged = self.command(text)
+        assert imap_status(tagged) == "OK", (text, untagged, tagged)
+        return untagged
+
+    def login(self, user, password):
+        self.greeting()
+        return self.ok("LOGIN %s %s" % (imap_quote(user), imap_quote(password)))
+
+
+def local_maildir(path):
+    """A client's local Maildir folder (mbsync, offlineimap): a list of
+    (Maildir flags, bytes) sorted by bytes. Flags are the letters after
+    ":2," ("" when the name has none, as in new/)."""
+    out = []
+    for sub in ("new", "cur"):
+        try:
+            names = os.listdir(os.path.join(path, sub))
+        except FileNotFoundError:
+            continue
+        for name in names:
+            if name.startswith("."):
+                continue
+            with open(os.path.join(path, sub, name), "rb") as f:
+                data = f.read()
+            out.append((name.split(":2,", 1)[1] if ":2," in name else "", data))
+    return sorted(out, key=lambda item: item[1])
+
+
+def parse_list(line):
+    """(attributes, delimiter, name) of a LIST or LSUB response without
+    its "* LIST " prefix (imaplib gives it so) or with it; the name
+    unquoted. RFC 3501 section 7.2.2."""
+    if isinstance(line, bytes):
+        line = line.decode()
+    match = re.match(r'(?:\* (?:LIST|LSUB) )?\(([^)]*)\) (NIL|"(?:[^"\\]|\\.)") (.*)$', line)
+    assert match, "malformed LIST response %r" % line
+    attributes = match.group(1).split()
+    delimiter = None if match.group(2) == "NIL" else match.group(2)[1:-1]
+    name = match.group(3)
+    if name.startswith('"'):
+        name = re.sub(r'\\(.)', r'\1', name[1:-1])
+    return attributes, delimiter, name
+
+
+def imap_status(tagged):
+    """"OK", "NO" or "BAD" of a tagged response line (bytes)."""
+    parts = tagged.split(b" ", 2)
+    return parts[1].decode(errors="replace") if len(parts) > 1 else ""
+
+
+def imap_quote(text):
+    """An IMAP quoted string (RFC 3501 section 4.3)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def imap_connect(server, user="alice", password="alicepw", tls=None):
+    """An imaplib client logged in to the server: tls None for plain,
+    "starttls" or "imaps"."""
+    import imaplib  # only the IMAP tests need it here
+    if tls == "imaps":
+        client = imaplib.IMAP4_SSL(HOST, server.imaps_port, ssl_context=insecure_tls_context(),
+                                   timeout=SOCKET_TIMEOUT_S)
+    else:
+        client = imaplib.IMAP4(HOST, server.imap_port, timeout=SOCKET_TIMEOUT_S)
+        if tls == "starttls":
+            client.starttls(insecure_tls_context())
+    typ, data = client.login(user, password)
+    assert typ == "OK", data
+    return client
+
+
+def imap_append(server, user, password, folder, messages, flags=()):
+    """APPENDs each message to a folder with imaplib; returns their UIDs
+    from APPENDUID (RFC 4315 section 3)."""
+    client = imap_connect(server, user, password)
+    uids = []
+    try:
+        for message in messages:
+            typ, data = client.append(folder, "(%s)" % " ".join(flags) if flags else None,
+                                      None, message)
+            assert typ == "OK", data
+            match = re.search(rb"\[APPENDUID \d+ (\d+)\]", data[0])
+            assert match, data
+            uids.append(int(match.group(1)))
+    finally:
+        client.logout()
+    return uids
+
+
+def simple_message(subject, sender="carol@other.test", to="alice@example.test", body=None):
+    """A small message with CRLF line ends."""
+    return message_bytes([b"From: " + sender.encode(), b"To: " + to.encode(),
+                          b"Subject: " + subject.encode(),
+                          b"Message-ID: <%s@example.test>" % subject.replace(" ", ".").encode(),
+                          b"", (body or "Body of " + subject).encode()])
 
 
 # --- POP3 (RFC 1939) ---
