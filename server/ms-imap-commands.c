@@ -1016,9 +1016,9 @@ imap_cmd_status (MsImapSession *session,
   folder = mailbox_arg (session, tag, args, 0, usage);
   if (folder == NULL)
     return;
-  if (!ms_store_folder_status (session->store, session->user, folder, &uidvalidity, &uidnext,
-                               NULL, &error) ||
-      (messages = ms_store_list (session->store, session->user, folder, &error)) == NULL)
+  messages = ms_store_list_with_status (session->store, session->user, folder, &uidvalidity,
+                                        &uidnext, &error);
+  if (messages == NULL)
     {
       store_failed (session, tag, "STATUS", error);
       return;

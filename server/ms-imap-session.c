@@ -598,10 +598,9 @@ _ms_imap_open_mailbox (MsImapSession *session,
   g_assert (session->user != NULL);
   _ms_imap_unselect (session);
 
-  if (!ms_store_folder_status (session->store, session->user, folder, &uidvalidity, &uidnext,
-                               NULL, error))
-    return FALSE;
-  messages = ms_store_list (session->store, session->user, folder, error);
+  /* One rescan for the messages and the UID numbers, so they agree. */
+  messages = ms_store_list_with_status (session->store, session->user, folder, &uidvalidity,
+                                        &uidnext, error);
   if (messages == NULL)
     return FALSE;
 

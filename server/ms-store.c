@@ -1715,10 +1715,12 @@ ms_store_sync (MsStore  *store,
 }
 
 GPtrArray *
-ms_store_list (MsStore    *store,
-               const char *user,
-               const char *folder,
-               GError    **error)
+ms_store_list_with_status (MsStore    *store,
+                           const char *user,
+                           const char *folder,
+                           guint32    *uidvalidity_r,
+                           guint32    *uidnext_r,
+                           GError    **error)
 {
   g_autofree char *canonical = NULL;
   g_autoptr(GPtrArray) entries = NULL;
@@ -1733,12 +1735,25 @@ ms_store_list (MsStore    *store,
   index = get_folder_rescanned (store, user, canonical, error);
   if (index == NULL)
     return NULL;
+  if (uidvalidity_r != NULL)
+    *uidvalidity_r = index->uidvalidity;
+  if (uidnext_r != NULL)
+    *uidnext_r = index->uidnext;
 
   entries = folder_sorted_entries (index);
   messages = g_ptr_array_new_full (entries->len, (GDestroyNotify) ms_store_message_free);
   for (guint i = 0; i < entries->len; i++)
     g_ptr_array_add (messages, message_from_entry (g_ptr_array_index (entries, i)));
   return messages;
+}
+
+GPtrArray *
+ms_store_list (MsStore    *store,
+               const char *user,
+               const char *folder,
+               GError    **error)
+{
+  return ms_store_list_with_status (store, user, folder, NULL, NULL, error);
 }
 
 /* Common start of the per-message calls: names checked, folder loaded. */

@@ -128,6 +128,16 @@ GPtrArray *ms_store_list (MsStore    *store,
                           const char *folder,
                           GError    **error);
 
+/* ms_store_list() with the folder's UIDVALIDITY and UIDNEXT from the same
+ * rescan (IMAP SELECT needs all three at one moment). Each out-parameter
+ * may be NULL. */
+GPtrArray *ms_store_list_with_status (MsStore    *store,
+                                      const char *user,
+                                      const char *folder,
+                                      guint32    *uidvalidity_r,
+                                      guint32    *uidnext_r,
+                                      GError    **error);
+
 /* One message, or NULL (NOT_FOUND). Free with ms_store_message_free(). Does
  * not rescan unless the message's file moved. */
 MsStoreMessage *ms_store_get_message (MsStore    *store,
