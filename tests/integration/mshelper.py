@@ -81,6 +81,18 @@ def dot_stuff(message):
 _ports_given = set()
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In the child before exec: a server outlives no test. When meson kills a
+    test that timed out, tearDown never runs; the kernel then sends the
+    server SIGKILL as its parent dies."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def free_port():
     """A loopback port that was free a moment ago (bind to 0, then close),
     and that this process has not handed out before: the kernel may offer
@@ -282,7 +294,8 @@ class Server:
         env = dict(os.environ)
         env.setdefault("G_DEBUG", "fatal-criticals")
         self.process = subprocess.Popen(self.argv(), stdout=subprocess.PIPE, stderr=log,
-                                        stdin=subprocess.DEVNULL, env=env)
+                                        stdin=subprocess.DEVNULL, env=env,
+                                        preexec_fn=_die_with_parent)
         log.close()
         ready = threading.Event()
 
