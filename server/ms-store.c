@@ -90,6 +90,10 @@ typedef struct {
   goffset list_size;
   guint stale_lines;    /* lines in the log that are not live messages */
   GList lru_link;       /* data = this folder, in MsStore.lru */
+  /* What the last rescan saw of new/ and cur/, to skip the next one when
+   * nothing can have changed (see folder_unchanged_since_rescan()). */
+  struct timespec scanned_mtime[2];
+  gint64 scanned_at;    /* g_get_real_time () when those were read; 0 = never */
 } Folder;
 
 struct _MsStore {
@@ -873,6 +877,53 @@ notify_change (MsStore    *self,
     self->change_func (user, folder, self->change_data);
 }
 
+/* The mtimes of new/ and cur/ (the order of folder_rescan()'s subdirs). */
+static gboolean
+folder_read_mtimes (Folder          *folder,
+                    struct timespec  mtimes_r[2])
+{
+  static const char *const subdirs[] = { "new", "cur" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *dir_path = g_build_filename (folder->path, subdirs[i], NULL);
+      struct stat st;
+
+      if (stat (dir_path, &st) < 0)
+        return FALSE;
+      mtimes_r[i] = st.st_mtim;
+    }
+  return TRUE;
+}
+
+/* TRUE when a rescan would find nothing new: neither directory changed since
+ * the last rescan read them. A directory's mtime moves on every file added,
+ * renamed or removed in it, but only as finely as the file system's clock
+ * ticks: a change in the same tick as the one the rescan saw, made after the
+ * rescan, would leave the mtime as it was. So the mtimes are trusted only
+ * when they were at least a second old when the rescan read them. Our own
+ * changes (delivery, flags, expunge) update the index and move the mtime, so
+ * a busy folder is rescanned; a quiet one, however large, is not. */
+static gboolean
+folder_unchanged_since_rescan (Folder *folder)
+{
+  struct timespec now_mtime[2];
+
+  if (folder->scanned_at == 0 || !folder_read_mtimes (folder, now_mtime))
+    return FALSE;
+  for (guint i = 0; i < 2; i++)
+    {
+      gint64 mtime_us = (gint64) now_mtime[i].tv_sec * G_USEC_PER_SEC +
+                        now_mtime[i].tv_nsec / 1000;
+
+      if (now_mtime[i].tv_sec != folder->scanned_mtime[i].tv_sec ||
+          now_mtime[i].tv_nsec != folder->scanned_mtime[i].tv_nsec ||
+          folder->scanned_at - mtime_us < G_USEC_PER_SEC)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Brings the index in step with new/ and cur/: files other programs moved
  * (flag changes by mutt), removed, or dropped in. New files get the next UIDs
  * in name order, which for Maildir names is delivery time order. The changes
@@ -894,6 +945,12 @@ folder_rescan (MsStore *self,
   g_hash_table_iter_init (&iter, folder->by_uid);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     ((Entry *) value)->seen_in_scan = FALSE;
+
+  /* Read before the directories: a change during the scan shows as a newer
+   * mtime next time. */
+  folder->scanned_at = 0;
+  if (folder_read_mtimes (folder, folder->scanned_mtime))
+    folder->scanned_at = g_get_real_time ();
 
   for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
     {
@@ -1175,7 +1232,8 @@ get_folder_rescanned (MsStore    *self,
 
   if (folder == NULL)
     return NULL;
-  if (!loaded && !folder_rescan (self, folder, FALSE, error))
+  if (!loaded && !folder_unchanged_since_rescan (folder) &&
+      !folder_rescan (self, folder, FALSE, error))
     return NULL;
   return folder;
 }
@@ -1744,6 +1802,55 @@ ms_store_list_with_status (MsStore    *store,
   messages = g_ptr_array_new_full (entries->len, (GDestroyNotify) ms_store_message_free);
   for (guint i = 0; i < entries->len; i++)
     g_ptr_array_add (messages, message_from_entry (g_ptr_array_index (entries, i)));
+  return messages;
+}
+
+guint32
+ms_store_flag_bits (const char *letters)
+{
+  guint32 bits = 0;
+
+  for (const char *p = letters; *p != '\0'; p++)
+    if (*p >= 'A' && *p <= 'Z')
+      bits |= MS_STORE_FLAG_BIT (*p);
+  return bits;
+}
+
+GArray *
+ms_store_list_flags (MsStore    *store,
+                     const char *user,
+                     const char *folder,
+                     guint32    *uidvalidity_r,
+                     guint32    *uidnext_r,
+                     GError    **error)
+{
+  g_autofree char *canonical = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  GArray *messages;
+  Folder *index;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_user (user, error) || (canonical = check_folder (folder, error)) == NULL)
+    return NULL;
+  index = get_folder_rescanned (store, user, canonical, error);
+  if (index == NULL)
+    return NULL;
+  if (uidvalidity_r != NULL)
+    *uidvalidity_r = index->uidvalidity;
+  if (uidnext_r != NULL)
+    *uidnext_r = index->uidnext;
+
+  entries = folder_sorted_entries (index);
+  messages = g_array_sized_new (FALSE, FALSE, sizeof (MsStoreMessageFlags), entries->len);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const Entry *entry = g_ptr_array_index (entries, i);
+      MsStoreMessageFlags message = { entry->uid, ms_store_flag_bits (entry->flags) };
+
+      g_array_append_val (messages, message);
+    }
   return messages;
 }
 

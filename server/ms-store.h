@@ -138,6 +138,28 @@ GPtrArray *ms_store_list_with_status (MsStore    *store,
                                       guint32    *uidnext_r,
                                       GError    **error);
 
+/* A message's UID and its flags as bits, for callers that list large
+ * folders often (an IMAP session's view): no string is copied. */
+typedef struct {
+  guint32 uid;
+  guint32 flags;        /* MS_STORE_FLAG_BIT () of each upper-case Maildir letter */
+} MsStoreMessageFlags;
+
+#define MS_STORE_FLAG_BIT(letter) (1u << ((letter) - 'A'))
+
+/* The bits of the upper-case letters in `letters`; keywords (lower case)
+ * have no bit. */
+guint32 ms_store_flag_bits (const char *letters);
+
+/* Like ms_store_list_with_status(), as a GArray of MsStoreMessageFlags in
+ * UID order. */
+GArray *ms_store_list_flags (MsStore    *store,
+                             const char *user,
+                             const char *folder,
+                             guint32    *uidvalidity_r,
+                             guint32    *uidnext_r,
+                             GError    **error);
+
 /* One message, or NULL (NOT_FOUND). Free with ms_store_message_free(). Does
  * not rescan unless the message's file moved. */
 MsStoreMessage *ms_store_get_message (MsStore    *store,

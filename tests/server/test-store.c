@@ -3,8 +3,17 @@
 
 #include "config.h"
 
+/* utimensat() and struct stat's st_mtim */
+#define _GNU_SOURCE
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <glib/gstdio.h>
 
 #include "ms-store.h"
@@ -1211,6 +1220,90 @@ test_read_header (Fixture      *fixture,
   g_assert_error (error, MS_STORE_ERROR, MS_STORE_ERROR_NOT_FOUND);
 }
 
+/* Sets a directory's mtime to `seconds_ago` before now. */
+static void
+backdate (const char *path,
+          int         seconds_ago)
+{
+  struct timespec times[2];
+
+  clock_gettime (CLOCK_REALTIME, &times[0]);
+  times[0].tv_sec -= seconds_ago;
+  times[1] = times[0];
+  g_assert_cmpint (utimensat (AT_FDCWD, path, times, 0), ==, 0);
+}
+
+static void
+test_rescan_skipped_when_quiet (Fixture      *fixture,
+                                gconstpointer data)
+{
+  g_autofree char *new_dir = path_in_root (fixture, "alice", "new", NULL);
+  g_autofree char *cur_dir = path_in_root (fixture, "alice", "cur", NULL);
+  g_autofree char *hidden = path_in_root (fixture, "alice", "new", "1700000001.hidden.host", NULL);
+  g_autofree char *seen = path_in_root (fixture, "alice", "new", "1700000002.seen.host", NULL);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *messages;
+  struct stat st;
+
+  g_test_summary ("A folder whose directories have not changed for a second is not "
+                  "read again; any change to them is seen at the next list.");
+
+  deliver (fixture, "INBOX", message_one, NULL);
+  backdate (new_dir, 10);
+  backdate (cur_dir, 10);
+  messages = list (fixture, "INBOX");          /* reads the old mtimes: trusted */
+  g_assert_cmpuint (messages->len, ==, 1);
+  g_ptr_array_unref (messages);
+
+  /* Proof that the next list skips the directories: a file whose arrival
+   * is hidden from the mtime (as a same-tick change would be) is not seen. */
+  g_assert_cmpint (stat (new_dir, &st), ==, 0);
+  g_assert_true (g_file_set_contents (hidden, message_two, -1, &error));
+  g_assert_cmpint (utimensat (AT_FDCWD, new_dir,
+                              (struct timespec[2]) { st.st_mtim, st.st_mtim }, 0), ==, 0);
+  messages = list (fixture, "INBOX");
+  g_assert_cmpuint (messages->len, ==, 1);
+  g_ptr_array_unref (messages);
+
+  /* A change that moves the mtime is seen, and the hidden file with it. */
+  g_assert_true (g_file_set_contents (seen, message_two, -1, &error));
+  messages = list (fixture, "INBOX");
+  g_assert_cmpuint (messages->len, ==, 3);
+  g_ptr_array_unref (messages);
+}
+
+static void
+test_list_flags (Fixture      *fixture,
+                 gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) flags = NULL;
+  guint32 first = deliver (fixture, "INBOX", message_one, "SF");
+  guint32 second = deliver (fixture, "INBOX", message_two, NULL);
+  guint32 uidvalidity = 0;
+  guint32 uidnext = 0;
+  guint32 expected_validity = 0;
+
+  g_assert_true (ms_store_set_flags (fixture->store, "alice", "INBOX", second, "Ta", &error));
+  flags = ms_store_list_flags (fixture->store, "alice", "INBOX", &uidvalidity, &uidnext, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (flags->len, ==, 2);
+  g_assert_cmpuint (g_array_index (flags, MsStoreMessageFlags, 0).uid, ==, first);
+  g_assert_cmphex (g_array_index (flags, MsStoreMessageFlags, 0).flags, ==,
+                   MS_STORE_FLAG_BIT ('F') | MS_STORE_FLAG_BIT ('S'));
+  g_assert_cmpuint (g_array_index (flags, MsStoreMessageFlags, 1).uid, ==, second);
+  /* The keyword 'a' has no bit. */
+  g_assert_cmphex (g_array_index (flags, MsStoreMessageFlags, 1).flags, ==,
+                   MS_STORE_FLAG_BIT ('T'));
+  g_assert_true (ms_store_folder_status (fixture->store, "alice", "INBOX", &expected_validity,
+                                         NULL, NULL, &error));
+  g_assert_cmpuint (uidvalidity, ==, expected_validity);
+  g_assert_cmpuint (uidnext, ==, second + 1);
+  g_assert_cmphex (ms_store_flag_bits ("DFRSTab"), ==,
+                   MS_STORE_FLAG_BIT ('D') | MS_STORE_FLAG_BIT ('F') | MS_STORE_FLAG_BIT ('R') |
+                   MS_STORE_FLAG_BIT ('S') | MS_STORE_FLAG_BIT ('T'));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1241,6 +1334,8 @@ main (int    argc,
   ADD ("/server/store/events/change-func", test_change_func);
   ADD ("/server/store/subscriptions", test_subscriptions);
   ADD ("/server/store/read-header", test_read_header);
+  ADD ("/server/store/list-flags", test_list_flags);
+  ADD ("/server/store/uids/rescan-skipped-when-quiet", test_rescan_skipped_when_quiet);
 #undef ADD
 
   return g_test_run ();
