@@ -590,7 +590,7 @@ set_seen (MsImapSession *session,
     g_string_append_c (with_seen, 'S');
 
   if (!ms_store_set_flags (session->store, session->user, session->selected,
-                           g_array_index (session->view, MsImapViewMessage, index).uid,
+                           ms_imap_view_uid_at (session->view, index),
                            with_seen->str, error))
     return FALSE;
   _ms_imap_view_set_flags (session, index, with_seen->str);
@@ -606,7 +606,6 @@ fetch_message (MsImapSession *session,
                gboolean uid,
                GError **error)
 {
-  MsImapViewMessage *entry = &g_array_index (session->view, MsImapViewMessage, index);
   g_auto (Message) message = { NULL, };
   g_autoptr (MsStoreMessage) info = NULL;
   gboolean need_bytes = FALSE;
@@ -615,7 +614,7 @@ fetch_message (MsImapSession *session,
   gboolean set_flags = FALSE;
   gboolean sent_flags = FALSE;
   MsImapResponse response;
-  guint32 message_uid = entry->uid;
+  guint32 message_uid = ms_imap_view_uid_at (session->view, index);
 
   for (guint i = 0; i < items->len; i++)
     {
@@ -627,7 +626,8 @@ fetch_message (MsImapSession *session,
       set_flags |= item->kind == ITEM_SECTION && !item->peek;
     }
   /* §6.4.5: \Seen only changes in a mailbox opened read-write (§6.3.2) */
-  set_flags = set_flags && !session->read_only && strchr (entry->flags, 'S') == NULL;
+  set_flags = set_flags && !session->read_only
+              && !(ms_imap_view_get_bits (session->view, index) & MS_IMAP_VIEW_SEEN);
 
   if (need_bytes)
     {
@@ -649,8 +649,6 @@ fetch_message (MsImapSession *session,
   if (set_flags && strchr (info->flags, 'S') == NULL
       && !set_seen (session, index, info->flags, error))
     return FALSE;
-  /* set_seen() may have changed the view */
-  entry = &g_array_index (session->view, MsImapViewMessage, index);
 
   _ms_imap_response_init (&response);
   _ms_imap_response_append (&response, "* %u FETCH (", index + 1);
@@ -674,7 +672,7 @@ fetch_message (MsImapSession *session,
           break;
         case ITEM_FLAGS:
           g_string_append (text, "FLAGS ");
-          _ms_imap_append_flags (text, entry->flags, entry->recent);
+          ms_imap_view_append_flags (text, ms_imap_view_get_bits (session->view, index));
           sent_flags = TRUE;
           break;
         case ITEM_INTERNALDATE:
@@ -711,7 +709,7 @@ fetch_message (MsImapSession *session,
     {
       g_autoptr (GString) text = g_string_new (" FLAGS ");
 
-      _ms_imap_append_flags (text, entry->flags, entry->recent);
+      ms_imap_view_append_flags (text, ms_imap_view_get_bits (session->view, index));
       _ms_imap_response_append_len (&response, text->str, text->len);
     }
   _ms_imap_response_append (&response, ")");

@@ -128,16 +128,16 @@ _ms_imap_cmd_search (MsImapSession *session,
   g_autoptr(GError) error = NULL;
   g_autoptr(MsImapSearch) search = NULL;
   g_autoptr(GString) line = NULL;
-  GArray *view = session->view;
+  MsImapView *view = session->view;
   SearchSource source = { session, NULL, FALSE };
-  guint32 max_uid = 0;
+  MsImapViewIter iter;
+  guint i;
+  guint32 message_uid;
 
   /* The view is in UID order, so its last message has the highest UID:
    * "*" in a UID set (§6.4.8). */
-  if (view->len > 0)
-    max_uid = g_array_index (view, MsImapViewMessage, view->len - 1).uid;
-
-  search = ms_imap_search_compile (args, 0, view->len, max_uid, &error);
+  search = ms_imap_search_compile (args, 0, ms_imap_view_length (view),
+                                   ms_imap_view_last_uid (view), &error);
   if (search == NULL)
     {
       /* §6.4.4: an unsupported charset is NO, with BADCHARSET listing the
@@ -152,24 +152,26 @@ _ms_imap_cmd_search (MsImapSession *session,
 
   /* §7.2.5: "* SEARCH" with the numbers, or none when nothing matched. */
   line = g_string_new ("SEARCH");
-  for (guint i = 0; i < view->len; i++)
+  ms_imap_view_iter_init (&iter, view);
+  while (ms_imap_view_iter_next (&iter, &i, &message_uid))
     {
-      const MsImapViewMessage *entry = &g_array_index (view, MsImapViewMessage, i);
+      guint8 bits = ms_imap_view_get_bits (view, i);
+      char letters[MS_IMAP_VIEW_LETTERS_SIZE];
       MsImapSearchMessage message;
 
       /* Gone from the store but not yet EXPUNGEd to the client: it keeps
        * its sequence number but can no longer match (§7.4.1). */
-      if (entry->expunged)
+      if (bits & MS_IMAP_VIEW_EXPUNGED)
         continue;
       ms_imap_search_message_init (&message);
       message.seq = i + 1;
-      message.uid = entry->uid;
-      message.flags = entry->flags;
-      message.recent = entry->recent;
+      message.uid = message_uid;
+      message.flags = ms_imap_view_letters_from_bits (bits, letters);
+      message.recent = (bits & MS_IMAP_VIEW_RECENT) != 0;
       message.loader = &search_loader;
       message.loader_data = &source;
       if (ms_imap_search_matches (search, &message))
-        g_string_append_printf (line, " %u", uid ? entry->uid : i + 1);
+        g_string_append_printf (line, " %u", uid ? message_uid : i + 1);
       ms_imap_search_message_clear (&message);
     }
   g_clear_pointer (&source.listing, g_ptr_array_unref);

@@ -186,7 +186,7 @@ _ms_imap_cmd_store (MsImapSession *session,
   for (guint i = 0; i < indexes->len && !session->closed; i++)
     {
       guint index = g_array_index (indexes, guint, i);
-      MsImapViewMessage *entry = &g_array_index (session->view, MsImapViewMessage, index);
+      guint32 message_uid = ms_imap_view_uid_at (session->view, index);
       g_autoptr (GError) error = NULL;
       g_autoptr (MsStoreMessage) message = NULL;
       g_autofree char *flags = NULL;
@@ -195,13 +195,13 @@ _ms_imap_cmd_store (MsImapSession *session,
       /* the store's letters, not the view's: keywords and P are kept, and
        * +FLAGS adds to what is on disk now */
       message = ms_store_get_message (session->store, session->user, session->selected,
-                                      entry->uid, &error);
+                                      message_uid, &error);
       if (message != NULL)
         {
           flags = new_flags (message->flags, given, mode);
           if (strcmp (flags, message->flags) != 0
               && !ms_store_set_flags (session->store, session->user, session->selected,
-                                      entry->uid, flags, &error))
+                                      message_uid, flags, &error))
             g_clear_pointer (&flags, g_free);
         }
       if (flags == NULL)
@@ -219,9 +219,9 @@ _ms_imap_cmd_store (MsImapSession *session,
        * STORE (§6.4.8) */
       line = g_string_new (NULL);
       if (uid)
-        g_string_append_printf (line, "UID %u ", entry->uid);
+        g_string_append_printf (line, "UID %u ", message_uid);
       g_string_append (line, "FLAGS ");
-      _ms_imap_append_flags (line, entry->flags, entry->recent);
+      ms_imap_view_append_flags (line, ms_imap_view_get_bits (session->view, index));
       _ms_imap_untagged (session, "%u FETCH (%s)", index + 1, line->str);
     }
 

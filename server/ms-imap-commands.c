@@ -503,9 +503,9 @@ imap_cmd_authenticate (MsImapSession *session,
 static guint
 first_unseen (MsImapSession *session)
 {
-  for (guint i = 0; i < session->view->len; i++)
+  for (guint i = 0; i < ms_imap_view_length (session->view); i++)
     {
-      if (strchr (g_array_index (session->view, MsImapViewMessage, i).flags, 'S') == NULL)
+      if (!(ms_imap_view_get_bits (session->view, i) & MS_IMAP_VIEW_SEEN))
         return i + 1;
     }
   return 0;
@@ -522,7 +522,6 @@ select_mailbox (MsImapSession *session,
   g_autofree char *usage = g_strdup_printf ("%s mailbox", verb);
   g_autofree char *folder = NULL;
   g_autoptr(GError) error = NULL;
-  guint recent = 0;
   guint unseen;
 
   if (!check_arg_count (session, tag, args, 1, 1, usage))
@@ -538,8 +537,6 @@ select_mailbox (MsImapSession *session,
       return;
     }
 
-  for (guint i = 0; i < session->view->len; i++)
-    recent += g_array_index (session->view, MsImapViewMessage, i).recent ? 1 : 0;
   _ms_imap_untagged (session, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
   /* Keywords are not kept, so no \* (§7.1). */
   if (read_only)
@@ -547,8 +544,9 @@ select_mailbox (MsImapSession *session,
   else
     _ms_imap_untagged (session, "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
                        "\\Draft)] Limited");
-  _ms_imap_untagged (session, "%u EXISTS", session->view->len);
-  _ms_imap_untagged (session, "%u RECENT", recent);
+  _ms_imap_untagged (session, "%u EXISTS", ms_imap_view_length (session->view));
+  _ms_imap_untagged (session, "%u RECENT",
+                     ms_imap_view_count_bits (session->view, MS_IMAP_VIEW_RECENT));
   unseen = first_unseen (session);
   if (unseen > 0)
     _ms_imap_untagged (session, "OK [UNSEEN %u] Message %u is first unseen", unseen, unseen);
@@ -1031,10 +1029,7 @@ imap_cmd_status (MsImapSession *session,
         unseen++;
     }
   if (session->selected != NULL && strcmp (session->selected, folder) == 0)
-    {
-      for (guint i = 0; i < session->view->len; i++)
-        recent += g_array_index (session->view, MsImapViewMessage, i).recent ? 1 : 0;
-    }
+    recent = ms_imap_view_count_bits (session->view, MS_IMAP_VIEW_RECENT);
 
   wire = ms_imap_utf7_encode (folder);
   line = g_string_new ("STATUS ");
@@ -1275,8 +1270,7 @@ expunge_deleted (MsImapSession *session,
     }
   for (guint i = 0; i < only->len; i++)
     {
-      guint32 uid = g_array_index (session->view, MsImapViewMessage,
-                                   g_array_index (only, guint, i)).uid;
+      guint32 uid = ms_imap_view_uid_at (session->view, g_array_index (only, guint, i));
       g_autoptr(MsStoreMessage) message = ms_store_get_message (session->store, session->user,
                                                                 session->selected, uid, NULL);
 
@@ -1406,8 +1400,7 @@ copy_messages (MsImapSession *session,
 
   for (guint i = 0; i < indexes->len; i++)
     {
-      guint32 source = g_array_index (session->view, MsImapViewMessage,
-                                      g_array_index (indexes, guint, i)).uid;
+      guint32 source = ms_imap_view_uid_at (session->view, g_array_index (indexes, guint, i));
       guint32 copied;
 
       if (!ms_store_copy (session->store, session->user, session->selected, source, dest,

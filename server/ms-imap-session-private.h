@@ -3,6 +3,7 @@
 
 #include "ms-imap-parser.h"
 #include "ms-imap-session.h"
+#include "ms-imap-view.h"
 #include "ms-session-trace.h"
 
 G_BEGIN_DECLS
@@ -15,20 +16,13 @@ G_BEGIN_DECLS
  *   ms-imap-cmd-fetch.c    FETCH and UID FETCH (RFC 3501 §6.4.5)
  *   ms-imap-cmd-store.c    STORE and UID STORE (§6.4.6)
  *   ms-imap-cmd-search.c   SEARCH and UID SEARCH (§6.4.4)
- *   ms-imap-envelope.c     ENVELOPE and BODYSTRUCTURE with GMime (§7.4.2) */
+ *   ms-imap-envelope.c     ENVELOPE and BODYSTRUCTURE with GMime (§7.4.2)
+ *   ms-imap-view.c         MsImapView: the selected mailbox as the client
+ *                          knows it, in runs of UIDs and a byte a message */
 
 /* The capabilities after the greeting and after TLS (RFC 3501 §7.2.1). */
 #define MS_IMAP_CAPABILITIES \
   "IMAP4rev1 LITERAL+ IDLE MOVE UIDPLUS NAMESPACE UNSELECT SPECIAL-USE ID"
-
-/* One message of the selected mailbox as this session last told the client.
- * Its sequence number is its index in MsImapSession.view plus one. */
-typedef struct {
-  guint32 uid;
-  char flags[56];             /* Maildir letters, sorted (ms-store.h) */
-  gboolean recent;            /* \Recent in this session (RFC 3501 §2.3.2) */
-  gboolean expunged;          /* gone from the store; EXPUNGE not yet sent (§7.4.1) */
-} MsImapViewMessage;
 
 /* What the session waits for after a handler returned without a tagged
  * reply. */
@@ -76,7 +70,7 @@ struct _MsImapSession {
   gboolean read_only;          /* EXAMINE */
   guint32 uidvalidity;
   guint32 uidnext;
-  GArray *view;                /* of MsImapViewMessage, in sequence order */
+  MsImapView *view;            /* as last told the client; index = sequence number - 1 */
   gboolean mailbox_dirty;      /* the store changed since the last sync */
 
   /* The command being run, from dispatch to its tagged reply (see
@@ -195,10 +189,7 @@ void _ms_imap_response_send (MsImapSession *session, MsImapResponse *response);
 
 /* IMAP flags <-> Maildir letters (ms-store.h): \Seen S, \Answered R,
  * \Flagged F, \Deleted T, \Draft D. Keywords are not kept: PERMANENTFLAGS
- * says so. */
-/* Appends "(\Seen \Deleted)" for `maildir_flags`, with \Recent when
- * `recent`. */
-void _ms_imap_append_flags (GString *out, const char *maildir_flags, gboolean recent);
+ * says so. The view's flags go out with ms_imap_view_append_flags(). */
 /* A flag list (LIST of ATOM, or one ATOM) to sorted Maildir letters in
  * `letters_r` (at least 8 bytes). FALSE for anything but the five system
  * flags; \Recent is refused too (RFC 3501 §2.3.2: it cannot be stored). */
@@ -221,7 +212,8 @@ GArray *_ms_imap_resolve_set (MsImapSession *session, const char *tag, const cha
  * in SELECTED and at once in IDLE. */
 void _ms_imap_sync_mailbox (MsImapSession *session, gboolean allow_expunge);
 /* The session changed a message's flags itself: update the view so the
- * next sync does not report it again. */
+ * next sync does not report it again. `maildir_flags` are the store's
+ * letters (keywords are ignored); \Recent and the expunged mark stay. */
 void _ms_imap_view_set_flags (MsImapSession *session, guint index, const char *maildir_flags);
 
 /* Loads `folder` (canonical) as the selected mailbox: the view from the

@@ -82,7 +82,7 @@ ms_imap_session_free (MsImapSession *session)
   g_free (session->wait_tag);
   g_free (session->user);
   g_free (session->selected);
-  g_clear_pointer (&session->view, g_array_unref);
+  g_clear_pointer (&session->view, ms_imap_view_free);
   g_free (session);
 }
 
@@ -468,28 +468,6 @@ static const struct {
   { 'T', "\\Deleted" },
 };
 
-void
-_ms_imap_append_flags (GString *out,
-                       const char *maildir_flags,
-                       gboolean recent)
-{
-  gboolean first = TRUE;
-
-  g_string_append_c (out, '(');
-  for (guint i = 0; i < G_N_ELEMENTS (system_flags); i++)
-    {
-      if (strchr (maildir_flags, system_flags[i].letter) == NULL)
-        continue;
-      if (!first)
-        g_string_append_c (out, ' ');
-      g_string_append (out, system_flags[i].name);
-      first = FALSE;
-    }
-  if (recent)
-    g_string_append (out, first ? "\\Recent" : " \\Recent");
-  g_string_append_c (out, ')');
-}
-
 static gboolean
 flag_letter (const char *name,
              char *letter_r)
@@ -548,31 +526,7 @@ _ms_imap_parse_flags (const MsImapArg *arg,
   return TRUE;
 }
 
-/* The view keeps only the upper-case Maildir letters (the flags IMAP
- * shows); lower-case keywords are not offered (PERMANENTFLAGS). */
-static void
-copy_view_flags (char *dest,
-                 gsize size,
-                 const char *maildir_flags)
-{
-  gsize n = 0;
-
-  for (const char *p = maildir_flags; *p != '\0' && n + 1 < size; p++)
-    {
-      if (g_ascii_isupper (*p))
-        dest[n++] = *p;
-    }
-  dest[n] = '\0';
-}
-
 /* ---- the view ---- */
-
-static MsImapViewMessage *
-view_at (MsImapSession *session,
-         guint index)
-{
-  return &g_array_index (session->view, MsImapViewMessage, index);
-}
 
 static guint32
 claim_recent (MsImapSession *session,
@@ -590,7 +544,7 @@ _ms_imap_open_mailbox (MsImapSession *session,
                        gboolean read_only,
                        GError **error)
 {
-  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GArray) messages = NULL;
   guint32 uidvalidity;
   guint32 uidnext;
   guint32 recent_from;
@@ -598,9 +552,10 @@ _ms_imap_open_mailbox (MsImapSession *session,
   g_assert (session->user != NULL);
   _ms_imap_unselect (session);
 
-  /* One rescan for the messages and the UID numbers, so they agree. */
-  messages = ms_store_list_with_status (session->store, session->user, folder, &uidvalidity,
-                                        &uidnext, error);
+  /* One rescan for the messages and the UID numbers, so they agree; UIDs
+   * and flag bits only, no string per message. */
+  messages = ms_store_list_flags (session->store, session->user, folder, &uidvalidity,
+                                  &uidnext, error);
   if (messages == NULL)
     return FALSE;
 
@@ -608,28 +563,24 @@ _ms_imap_open_mailbox (MsImapSession *session,
   session->read_only = read_only;
   session->uidvalidity = uidvalidity;
   if (messages->len > 0)
-    {
-      MsStoreMessage *last = messages->pdata[messages->len - 1];
-
-      uidnext = MAX (uidnext, last->uid + 1);
-    }
+    uidnext = MAX (uidnext, g_array_index (messages, MsStoreMessageFlags,
+                                           messages->len - 1).uid + 1);
   session->uidnext = uidnext;
   /* RFC 3501 §6.3.2: EXAMINE never changes the \Recent state. */
   recent_from = claim_recent (session, uidnext);
 
-  session->view = g_array_sized_new (FALSE, FALSE, sizeof (MsImapViewMessage),
-                                     messages->len);
-  g_array_set_size (session->view, messages->len);
+  /* Sized exactly: an idle session keeps its view (ms-imap-view.h). */
+  session->view = ms_imap_view_new (messages->len);
   for (guint i = 0; i < messages->len; i++)
     {
-      MsStoreMessage *message = messages->pdata[i];
-      MsImapViewMessage *entry = view_at (session, i);
+      const MsStoreMessageFlags *message = &g_array_index (messages, MsStoreMessageFlags, i);
+      guint8 bits = ms_imap_view_bits_from_store (message->flags);
 
-      entry->uid = message->uid;
-      copy_view_flags (entry->flags, sizeof entry->flags, message->flags);
-      entry->recent = message->uid >= recent_from;
-      entry->expunged = FALSE;
+      if (message->uid >= recent_from)
+        bits |= MS_IMAP_VIEW_RECENT;
+      ms_imap_view_append (session->view, message->uid, bits);
     }
+  ms_imap_view_trim (session->view);
   session->mailbox_dirty = FALSE;
   _ms_imap_set_state (session, MS_IMAP_STATE_SELECTED);
   return TRUE;
@@ -639,7 +590,7 @@ void
 _ms_imap_unselect (MsImapSession *session)
 {
   g_clear_pointer (&session->selected, g_free);
-  g_clear_pointer (&session->view, g_array_unref);
+  g_clear_pointer (&session->view, ms_imap_view_free);
   session->read_only = FALSE;
   session->uidvalidity = 0;
   session->uidnext = 0;
@@ -653,27 +604,23 @@ _ms_imap_view_set_flags (MsImapSession *session,
                          guint index,
                          const char *maildir_flags)
 {
-  MsImapViewMessage *entry;
-
-  g_return_if_fail (session->view != NULL && index < session->view->len);
-  entry = view_at (session, index);
-  copy_view_flags (entry->flags, sizeof entry->flags, maildir_flags);
+  g_return_if_fail (session->view != NULL && index < ms_imap_view_length (session->view));
+  ms_imap_view_set_flags (session->view, index, ms_imap_view_bits_from_letters (maildir_flags));
 }
 
 static void
 send_flags_fetch (MsImapSession *session,
                   guint index)
 {
-  MsImapViewMessage *entry = view_at (session, index);
   g_autoptr(GString) line = g_string_sized_new (64);
 
   /* RFC 3501 §7.4.2; the UID too in a UID command (§6.4.8 asks for it in
    * UID FETCH and UID STORE, and it does no harm elsewhere). */
   g_string_append_printf (line, "* %u FETCH (", index + 1);
   if (session->command_uid)
-    g_string_append_printf (line, "UID %u ", entry->uid);
+    g_string_append_printf (line, "UID %u ", ms_imap_view_uid_at (session->view, index));
   g_string_append (line, "FLAGS ");
-  _ms_imap_append_flags (line, entry->flags, entry->recent);
+  ms_imap_view_append_flags (line, ms_imap_view_get_bits (session->view, index));
   g_string_append_c (line, ')');
   send_line (session, line);
 }
@@ -684,23 +631,12 @@ send_flags_fetch (MsImapSession *session,
 static void
 expunge_marked (MsImapSession *session)
 {
-  guint kept = 0;
-
-  for (guint i = session->view->len; i > 0; i--)
+  for (guint i = ms_imap_view_length (session->view); i > 0; i--)
     {
-      if (view_at (session, i - 1)->expunged)
+      if (ms_imap_view_get_bits (session->view, i - 1) & MS_IMAP_VIEW_EXPUNGED)
         _ms_imap_untagged (session, "%u EXPUNGE", i);
     }
-  for (guint i = 0; i < session->view->len; i++)
-    {
-      if (!view_at (session, i)->expunged)
-        {
-          if (kept != i)
-            *view_at (session, kept) = *view_at (session, i);
-          kept++;
-        }
-    }
-  g_array_set_size (session->view, kept);
+  ms_imap_view_remove_expunged (session->view);
 }
 
 /* Compares the view with the store's list (both sorted by UID, so one
@@ -709,63 +645,70 @@ expunge_marked (MsImapSession *session)
  * Returns how many are new. */
 static guint
 merge_store_list (MsImapSession *session,
-                  GPtrArray *messages,
+                  GArray *messages,
                   GArray *changed)
 {
-  guint old_len = session->view->len;
-  guint32 last_uid = old_len > 0 ? view_at (session, old_len - 1)->uid : 0;
+  MsImapView *view = session->view;
+  guint old_len = ms_imap_view_length (view);
+  guint32 last_uid = ms_imap_view_last_uid (view);
+  MsImapViewIter iter;
+  gboolean have_entry;
+  guint i;
+  guint32 uid;
   guint n_new = 0;
-  guint i = 0;
   guint j = 0;
 
-  while (i < old_len)
+  ms_imap_view_iter_init (&iter, view);
+  have_entry = ms_imap_view_iter_next (&iter, &i, &uid);
+  while (have_entry)
     {
-      MsImapViewMessage *entry = view_at (session, i);
-      MsStoreMessage *message = j < messages->len ? messages->pdata[j] : NULL;
-      char flags[sizeof entry->flags];
+      const MsStoreMessageFlags *message =
+        j < messages->len ? &g_array_index (messages, MsStoreMessageFlags, j) : NULL;
+      guint8 bits = ms_imap_view_get_bits (view, i);
+      guint8 flags;
 
-      if (message != NULL && message->uid < entry->uid)
+      if (message != NULL && message->uid < uid)
         {
           j++;                 /* an old UID we never showed: ignore it */
           continue;
         }
-      if (message == NULL || message->uid > entry->uid)
+      if (message == NULL || message->uid > uid)
         {
-          entry->expunged = TRUE;
-          i++;
+          ms_imap_view_set_bits (view, i, bits | MS_IMAP_VIEW_EXPUNGED);
+          have_entry = ms_imap_view_iter_next (&iter, &i, &uid);
           continue;
         }
-      copy_view_flags (flags, sizeof flags, message->flags);
-      if (!entry->expunged && strcmp (flags, entry->flags) != 0)
+      flags = ms_imap_view_bits_from_store (message->flags);
+      if (!(bits & MS_IMAP_VIEW_EXPUNGED) && flags != (bits & MS_IMAP_VIEW_FLAG_MASK))
         {
-          memcpy (entry->flags, flags, sizeof flags);
+          ms_imap_view_set_flags (view, i, flags);
           g_array_append_val (changed, i);
         }
-      i++;
+      have_entry = ms_imap_view_iter_next (&iter, &i, &uid);
       j++;
     }
 
   /* New messages: UIDs above everything in the view. */
   for (; j < messages->len; j++)
     {
-      MsStoreMessage *message = messages->pdata[j];
-      MsImapViewMessage entry = { 0, };
+      const MsStoreMessageFlags *message = &g_array_index (messages, MsStoreMessageFlags, j);
 
       if (message->uid <= last_uid)
         continue;
-      entry.uid = message->uid;
-      copy_view_flags (entry.flags, sizeof entry.flags, message->flags);
-      g_array_append_val (session->view, entry);
+      ms_imap_view_append (view, message->uid, ms_imap_view_bits_from_store (message->flags));
       n_new++;
     }
   if (n_new > 0)
     {
       guint32 recent_from;
 
-      session->uidnext = MAX (session->uidnext, view_at (session, session->view->len - 1)->uid + 1);
+      session->uidnext = MAX (session->uidnext, ms_imap_view_last_uid (view) + 1);
       recent_from = claim_recent (session, session->uidnext);
-      for (guint k = old_len; k < session->view->len; k++)
-        view_at (session, k)->recent = view_at (session, k)->uid >= recent_from;
+      for (guint k = old_len; k < ms_imap_view_length (view); k++)
+        {
+          if (ms_imap_view_uid_at (view, k) >= recent_from)
+            ms_imap_view_set_bits (view, k, ms_imap_view_get_bits (view, k) | MS_IMAP_VIEW_RECENT);
+        }
     }
   return n_new;
 }
@@ -784,8 +727,8 @@ _ms_imap_sync_mailbox (MsImapSession *session,
   if (session->mailbox_dirty)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GPtrArray) messages = ms_store_list (session->store, session->user,
-                                                     session->selected, &error);
+      g_autoptr(GArray) messages = ms_store_list_flags (session->store, session->user,
+                                                        session->selected, NULL, NULL, &error);
 
       if (messages == NULL)
         {
@@ -800,8 +743,7 @@ _ms_imap_sync_mailbox (MsImapSession *session,
       session->mailbox_dirty = FALSE;
       n_new = merge_store_list (session, messages, changed);
     }
-  for (guint k = 0; k < session->view->len && !any_expunged; k++)
-    any_expunged = view_at (session, k)->expunged;
+  any_expunged = ms_imap_view_count_bits (session->view, MS_IMAP_VIEW_EXPUNGED) > 0;
 
   /* Flag changes first, while the sequence numbers are the ones the client
    * knows; then the EXPUNGEs; then the new messages (RFC 3501 §7.3.1, §7.4). */
@@ -811,12 +753,9 @@ _ms_imap_sync_mailbox (MsImapSession *session,
     expunge_marked (session);
   if (n_new > 0)
     {
-      guint recent = 0;
-
-      for (guint k = 0; k < session->view->len; k++)
-        recent += view_at (session, k)->recent ? 1 : 0;
-      _ms_imap_untagged (session, "%u EXISTS", session->view->len);
-      _ms_imap_untagged (session, "%u RECENT", recent);
+      _ms_imap_untagged (session, "%u EXISTS", ms_imap_view_length (session->view));
+      _ms_imap_untagged (session, "%u RECENT",
+                         ms_imap_view_count_bits (session->view, MS_IMAP_VIEW_RECENT));
     }
 }
 
@@ -850,26 +789,6 @@ compare_intervals (gconstpointer a,
   return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : 0;
 }
 
-/* The first view index whose UID is >= `uid`. */
-static guint
-lower_bound_uid (MsImapSession *session,
-                 guint32 uid)
-{
-  guint lo = 0;
-  guint hi = session->view->len;
-
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-
-      if (view_at (session, mid)->uid < uid)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  return lo;
-}
-
 GArray *
 _ms_imap_resolve_set (MsImapSession *session,
                       const char *tag,
@@ -885,9 +804,9 @@ _ms_imap_resolve_set (MsImapSession *session,
 
   g_return_val_if_fail (session->view != NULL, NULL);
 
-  len = session->view->len;
+  len = ms_imap_view_length (session->view);
   if (uid)
-    star = len > 0 ? view_at (session, len - 1)->uid : 0;
+    star = ms_imap_view_last_uid (session->view);
   else
     star = len;
   ranges = ms_imap_parse_sequence_set (text, star, MAX_SET_RANGES);
@@ -910,9 +829,9 @@ _ms_imap_resolve_set (MsImapSession *session,
         {
           /* RFC 3501 §6.4.8: UIDs that do not exist are ignored; "n:*"
            * always includes the highest UID even when n is above it. */
-          interval.lo = lower_bound_uid (session, range->min);
-          interval.hi = range->max == G_MAXUINT32 ? len
-                                                  : lower_bound_uid (session, range->max + 1);
+          interval.lo = ms_imap_view_lower_bound (session->view, range->min);
+          interval.hi = range->max == G_MAXUINT32
+                        ? len : ms_imap_view_lower_bound (session->view, range->max + 1);
         }
       else
         {
@@ -938,7 +857,7 @@ _ms_imap_resolve_set (MsImapSession *session,
 
       for (guint k = MAX (interval->lo, next); k < interval->hi; k++)
         {
-          if (!view_at (session, k)->expunged)
+          if (!(ms_imap_view_get_bits (session->view, k) & MS_IMAP_VIEW_EXPUNGED))
             g_array_append_val (indexes, k);
         }
       next = MAX (next, interval->hi);

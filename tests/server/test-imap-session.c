@@ -1115,7 +1115,7 @@ test_expunge_numbers (Fixture *fixture,
   expect (b, "f1 FETCH 1:5 UID\r\n",
           "* 1 FETCH (UID 1)\r\n* 3 FETCH (UID 3)\r\n* 5 FETCH (UID 5)\r\n"
           "f1 OK FETCH completed\r\n");
-  g_assert_cmpuint (b->session->view->len, ==, 5);
+  g_assert_cmpuint (ms_imap_view_length (b->session->view), ==, 5);
   set = _ms_imap_resolve_set (b->session, "t", "1:5", FALSE);
   g_assert_cmpuint (set->len, ==, 3);
   g_assert_cmpuint (g_array_index (set, guint, 0), ==, 0);
@@ -1124,9 +1124,9 @@ test_expunge_numbers (Fixture *fixture,
   /* Then the next command that may: highest first, so 4 then 2 (after "4"
    * goes, message 2 is still number 2). */
   expect (b, "x2 NOOP\r\n", "* 4 EXPUNGE\r\n* 2 EXPUNGE\r\nx2 OK NOOP completed\r\n");
-  g_assert_cmpuint (b->session->view->len, ==, 3);
-  g_assert_cmpuint (g_array_index (b->session->view, MsImapViewMessage, 1).uid, ==, 3);
-  g_assert_cmpuint (g_array_index (b->session->view, MsImapViewMessage, 2).uid, ==, 5);
+  g_assert_cmpuint (ms_imap_view_length (b->session->view), ==, 3);
+  g_assert_cmpuint (ms_imap_view_uid_at (b->session->view, 1), ==, 3);
+  g_assert_cmpuint (ms_imap_view_uid_at (b->session->view, 2), ==, 5);
 }
 
 static void
