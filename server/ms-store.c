@@ -94,6 +94,7 @@ typedef struct {
    * nothing can have changed (see folder_unchanged_since_rescan()). */
   struct timespec scanned_mtime[2];
   gint64 scanned_at;    /* g_get_real_time () when those were read; 0 = never */
+  gint64 checked_at;    /* g_get_monotonic_time () of the last folder_is_current () */
 } Folder;
 
 struct _MsStore {
@@ -1174,20 +1175,31 @@ folder_is_current (Folder *folder)
   g_autofree char *path = g_build_filename (folder->path, UIDLIST_NAME, NULL);
   struct stat st;
 
-  return stat (path, &st) == 0
-         && st.st_dev == folder->list_dev
-         && st.st_ino == folder->list_ino
-         && st.st_size == folder->list_size;
+  if (stat (path, &st) != 0
+      || st.st_dev != folder->list_dev
+      || st.st_ino != folder->list_ino
+      || st.st_size != folder->list_size)
+    return FALSE;
+  folder->checked_at = g_get_monotonic_time ();
+  return TRUE;
 }
 
+/* How stale a read may see another writer's uid list. A SEARCH reads the
+ * summary of every message of a folder; one stat of the list per message
+ * was a fifth of the server's time under load. Writes always check. */
+#define READ_CHECK_INTERVAL_US (100 * 1000)
+
 /* Returns the index of a folder, loading it if needed. Borrowed: valid until
- * the next call that may load or drop folders. */
+ * the next call that may load or drop folders. With `reading`, a folder
+ * checked against the disk less than READ_CHECK_INTERVAL_US ago is not
+ * checked again. */
 static Folder *
-get_folder (MsStore    *self,
-            const char *user,
-            const char *canonical,
-            gboolean   *loaded_r,
-            GError    **error)
+get_folder_full (MsStore    *self,
+                 const char *user,
+                 const char *canonical,
+                 gboolean    reading,
+                 gboolean   *loaded_r,
+                 GError    **error)
 {
   g_autofree char *key = folder_key (user, canonical);
   Folder *folder;
@@ -1198,7 +1210,8 @@ get_folder (MsStore    *self,
   folder = g_hash_table_lookup (self->folders, key);
   if (folder != NULL)
     {
-      if (folder_is_current (folder))
+      if ((reading && g_get_monotonic_time () - folder->checked_at < READ_CHECK_INTERVAL_US)
+          || folder_is_current (folder))
         {
           g_queue_unlink (&self->lru, &folder->lru_link);
           g_queue_push_head_link (&self->lru, &folder->lru_link);
@@ -1218,6 +1231,16 @@ get_folder (MsStore    *self,
   while (self->lru.length > MS_STORE_MAX_CACHED_FOLDERS)
     cache_drop (self, g_queue_peek_tail (&self->lru));
   return folder;
+}
+
+static Folder *
+get_folder (MsStore    *self,
+            const char *user,
+            const char *canonical,
+            gboolean   *loaded_r,
+            GError    **error)
+{
+  return get_folder_full (self, user, canonical, FALSE, loaded_r, error);
 }
 
 /* get_folder() and a rescan, unless the load just did one. */
@@ -1865,16 +1888,36 @@ ms_store_list (MsStore    *store,
 
 /* Common start of the per-message calls: names checked, folder loaded. */
 static Folder *
-open_folder (MsStore    *store,
-             const char *user,
-             const char *folder,
-             GError    **error)
+open_folder_full (MsStore    *store,
+                  const char *user,
+                  const char *folder,
+                  gboolean    reading,
+                  GError    **error)
 {
   g_autofree char *canonical = NULL;
 
   if (!check_user (user, error) || (canonical = check_folder (folder, error)) == NULL)
     return NULL;
-  return get_folder (store, user, canonical, NULL, error);
+  return get_folder_full (store, user, canonical, reading, NULL, error);
+}
+
+static Folder *
+open_folder (MsStore    *store,
+             const char *user,
+             const char *folder,
+             GError    **error)
+{
+  return open_folder_full (store, user, folder, FALSE, error);
+}
+
+/* For calls that only read a message or its summary. */
+static Folder *
+open_folder_for_reading (MsStore    *store,
+                         const char *user,
+                         const char *folder,
+                         GError    **error)
+{
+  return open_folder_full (store, user, folder, TRUE, error);
 }
 
 MsStoreMessage *
@@ -1890,7 +1933,7 @@ ms_store_get_message (MsStore    *store,
   g_return_val_if_fail (store != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  index = open_folder (store, user, folder, error);
+  index = open_folder_for_reading (store, user, folder, error);
   if (index == NULL)
     return NULL;
   entry = find_entry (store, index, uid, FALSE, error);
@@ -1917,7 +1960,7 @@ read_message (MsStore    *store,
 {
   Folder *index;
 
-  index = open_folder (store, user, folder, error);
+  index = open_folder_for_reading (store, user, folder, error);
   if (index == NULL)
     return NULL;
 
@@ -1998,7 +2041,7 @@ ms_store_get_summary (MsStore    *store,
     *subject_r = NULL;
   if (from_r != NULL)
     *from_r = NULL;
-  index = open_folder (store, user, folder, error);
+  index = open_folder_for_reading (store, user, folder, error);
   if (index == NULL || (entry = find_entry (store, index, uid, FALSE, error)) == NULL)
     return FALSE;
   ensure_summary (index, entry);
