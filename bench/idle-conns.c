@@ -20,20 +20,30 @@
 
 /* idle-conns: opens K connections to a server, reads each greeting, then
  * holds them open doing nothing, so that a script can measure what an idle
- * session costs the server (bench/run-smtp.sh reads its RSS and PSS).
+ * session costs the server (bench/run-smtp.sh and bench/run-imap.sh read its
+ * RSS and PSS).
  *
- * It prints one line starting with "READY" once every connection is greeted,
- * then holds until SIGTERM/SIGINT or --hold seconds, and reports how many the
- * server closed meanwhile (an idle timeout, a connection limit). */
+ * With --imap the greeting is IMAP's "* OK" (RFC 3501 section 7.1.1), and
+ * with --login and --select each connection first logs in and selects a
+ * mailbox, so that what is held is a session as a mail client leaves it
+ * between two checks (RFC 3501 sections 6.2.3 and 6.3.1).
+ *
+ * It prints one line starting with "READY" once every connection is greeted
+ * (and logged in, and has its mailbox selected), then holds until
+ * SIGTERM/SIGINT or --hold seconds, and reports how many the server closed
+ * meanwhile (an idle timeout, a connection limit). */
 
-/* A greeting is one reply; RFC 5321 section 4.5.3.1.5 bounds its lines at
- * 512 octets, and a multi-line one rarely has more than a few. */
-#define GREETING_BUFFER_SIZE 2048
+/* Room for one response line. RFC 5321 section 4.5.3.1.5 bounds SMTP's at
+ * 512 octets; IMAP's greeting and LOGIN reply carry a CAPABILITY list, a
+ * few hundred octets with Dovecot. */
+#define RESPONSE_BUFFER_SIZE 4096
 #define MAX_CONNECTIONS 60000
 
 typedef enum {
   CONN_STATE_CONNECTING,
   CONN_STATE_GREETING,
+  CONN_STATE_LOGIN,             /* IMAP: "L LOGIN" sent */
+  CONN_STATE_SELECT,            /* IMAP: "S SELECT" sent */
   CONN_STATE_HELD,
   CONN_STATE_CLOSED,
 } ConnState;
@@ -41,9 +51,21 @@ typedef enum {
 typedef struct {
   int fd;
   ConnState state;
-  char in[GREETING_BUFFER_SIZE];
+  guint index;
+  char in[RESPONSE_BUFFER_SIZE];
   gsize in_len;
 } Conn;
+
+/* What every connection does before it is held. */
+typedef struct {
+  gboolean imap;
+  char **users;                 /* IMAP LOGIN: connection i uses users[i % n_users] */
+  guint n_users;
+  const char *password;         /* borrowed */
+  const char *mailbox;          /* borrowed; NULL: no SELECT */
+} Setup;
+
+static Setup setup;
 
 static volatile sig_atomic_t stop_requested;
 
@@ -115,20 +137,117 @@ conn_open (Conn *conn,
   return TRUE;
 }
 
-/* Reads what is there. In GREETING, moves to HELD once the greeting's last
- * line (RFC 5321 section 4.2: "220 " or "220" then CRLF) is in; any other
- * reply code, overflow or EOF closes the connection. In HELD, input is only
- * drained: a server may send 421 before it closes an idle connection. */
+static gboolean
+conn_waiting (const Conn *conn)
+{
+  return conn->state != CONN_STATE_HELD && conn->state != CONN_STATE_CLOSED;
+}
+
+/* Sends one IMAP command of the set-up and moves to `next`. The socket is
+ * new and its send buffer empty, so a short write means trouble. */
+static void
+conn_send (Conn *conn,
+           ConnState next,
+           const char *command)
+{
+  gsize len = strlen (command);
+  gssize n;
+
+  do
+    n = send (conn->fd, command, len, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n != (gssize) len)
+    {
+      g_printerr ("idle-conns: send: %s\n", n < 0 ? g_strerror (errno) : "short write");
+      conn_close (conn);
+      return;
+    }
+  conn->state = next;
+}
+
+/* After the IMAP greeting or LOGIN: the next set-up step, or HELD. */
+static void
+conn_imap_next (Conn *conn)
+{
+  g_autofree char *command = NULL;
+
+  if (conn->state == CONN_STATE_GREETING && setup.n_users > 0)
+    {
+      /* Quoted strings (RFC 3501 section 4.3); main() refused '"' and '\'. */
+      command = g_strdup_printf ("L LOGIN \"%s\" \"%s\"\r\n",
+                                 setup.users[conn->index % setup.n_users], setup.password);
+      conn_send (conn, CONN_STATE_LOGIN, command);
+    }
+  else if (conn->state != CONN_STATE_SELECT && setup.mailbox != NULL)
+    {
+      command = g_strdup_printf ("S SELECT \"%s\"\r\n", setup.mailbox);
+      conn_send (conn, CONN_STATE_SELECT, command);
+    }
+  else
+    conn->state = CONN_STATE_HELD;
+  if (command != NULL)
+    memset (command, 0, strlen (command));
+}
+
+/* One whole response line in a set-up state. FALSE if it closed the
+ * connection. */
+static gboolean
+conn_handle_line (Conn *conn,
+                  const char *line,
+                  gsize line_len)
+{
+  if (conn->state == CONN_STATE_GREETING && !setup.imap)
+    {
+      /* RFC 5321 section 4.2: "220-" goes on, "220 " or "220" ends it. */
+      if (line_len >= 4 && line[3] == '-')
+        return TRUE;
+      if (line_len < 3 || strncmp (line, "220", 3) != 0)
+        goto refused;
+      conn->state = CONN_STATE_HELD;
+      return TRUE;
+    }
+  if (conn->state == CONN_STATE_GREETING)
+    {
+      /* RFC 3501 section 7.1: "* OK" to log in; PREAUTH and BYE are not
+       * what is measured here. */
+      if (line_len < 4 || strncmp (line, "* OK", 4) != 0)
+        goto refused;
+      conn_imap_next (conn);
+      return conn->state != CONN_STATE_CLOSED;
+    }
+  /* LOGIN or SELECT: untagged data is skipped, the tagged reply ends it. */
+  if (line_len >= 2 && strncmp (line, "* ", 2) == 0)
+    return TRUE;
+  if (line_len < 4 || strncmp (line + 1, " OK", 3) != 0 ||
+      line[0] != (conn->state == CONN_STATE_LOGIN ? 'L' : 'S'))
+    goto refused;
+  conn_imap_next (conn);
+  return conn->state != CONN_STATE_CLOSED;
+
+refused:
+  g_printerr ("idle-conns: %s refused: %.*s\n",
+              conn->state == CONN_STATE_GREETING ? "greeting"
+              : conn->state == CONN_STATE_LOGIN ? "LOGIN" : "SELECT",
+              (int) MIN (line_len, 300), line);
+  conn_close (conn);
+  return FALSE;
+}
+
+/* Reads what is there. While the connection is set up (greeting, LOGIN,
+ * SELECT), whole lines go to conn_handle_line(); any refusal, overflow or
+ * EOF closes the connection. In HELD, input is only drained: a server may
+ * send 421 or "* BYE" before it closes an idle connection. */
 static void
 conn_read (Conn *conn)
 {
   for (;;)
     {
       char scratch[512];
-      char *buffer = conn->state == CONN_STATE_GREETING ? conn->in + conn->in_len : scratch;
-      gsize room = conn->state == CONN_STATE_GREETING ? sizeof conn->in - conn->in_len
-                                                      : sizeof scratch;
+      gboolean waiting = conn_waiting (conn);
+      char *buffer = waiting ? conn->in + conn->in_len : scratch;
+      gsize room = waiting ? sizeof conn->in - conn->in_len : sizeof scratch;
       gssize n = recv (conn->fd, buffer, room, 0);
+      gsize start = 0;
 
       if (n < 0 && errno == EINTR)
         continue;
@@ -136,17 +255,17 @@ conn_read (Conn *conn)
         return;
       if (n <= 0)
         {
-          if (conn->state == CONN_STATE_GREETING)
-            g_printerr ("idle-conns: connection closed before the greeting: %s\n",
+          if (waiting)
+            g_printerr ("idle-conns: connection closed before it was set up: %s\n",
                         n == 0 ? "EOF" : g_strerror (errno));
           conn_close (conn);
           return;
         }
-      if (conn->state != CONN_STATE_GREETING)
+      if (!waiting)
         continue;
 
       conn->in_len += n;
-      for (gsize start = 0; start < conn->in_len;)
+      while (conn_waiting (conn) && start < conn->in_len)
         {
           char *line = conn->in + start;
           char *newline = memchr (line, '\n', conn->in_len - start);
@@ -156,21 +275,22 @@ conn_read (Conn *conn)
             break;
           line_len = newline - line;
           start = newline + 1 - conn->in;
-          if (line_len >= 4 && line[3] == '-')
-            continue;
-          if (line_len < 3 || strncmp (line, "220", 3) != 0)
-            {
-              g_printerr ("idle-conns: greeting refused: %.*s\n", (int) line_len, line);
-              conn_close (conn);
-              return;
-            }
-          conn->state = CONN_STATE_HELD;
-          conn->in_len = 0;
-          break;
+          if (line_len > 0 && line[line_len - 1] == '\r')
+            line_len--;
+          if (!conn_handle_line (conn, line, line_len))
+            return;
         }
-      if (conn->state == CONN_STATE_GREETING && conn->in_len == sizeof conn->in)
+      if (!conn_waiting (conn))
         {
-          g_printerr ("idle-conns: greeting longer than %d octets\n", GREETING_BUFFER_SIZE);
+          conn->in_len = 0;
+          continue;
+        }
+      memmove (conn->in, conn->in + start, conn->in_len - start);
+      conn->in_len -= start;
+      if (conn->in_len == sizeof conn->in)
+        {
+          g_printerr ("idle-conns: a response line longer than %d octets\n",
+                      RESPONSE_BUFFER_SIZE);
           conn_close (conn);
           return;
         }
@@ -252,11 +372,75 @@ count_state (const Conn *conns,
   return count;
 }
 
+static guint
+count_waiting (const Conn *conns,
+               guint n_conns)
+{
+  guint count = 0;
+
+  for (guint i = 0; i < n_conns; i++)
+    count += conn_waiting (&conns[i]);
+  return count;
+}
+
+/* "bench1..bench20" into its names, or one name. */
+static char **
+expand_users (const char *text,
+              GError **error)
+{
+  const char *dots = strstr (text, "..");
+  gsize digits, prefix_len;
+  guint first, last;
+  GPtrArray *users;
+
+  if (dots == NULL)
+    {
+      char **one = g_new0 (char *, 2);
+
+      one[0] = g_strdup (text);
+      return one;
+    }
+  prefix_len = dots - text;
+  digits = prefix_len;
+  while (digits > 0 && g_ascii_isdigit (text[digits - 1]))
+    digits--;
+  if (digits == prefix_len || prefix_len - digits > 6 || strncmp (text, dots + 2, digits) != 0 ||
+      dots[2 + digits] == '\0' || strlen (dots + 2 + digits) > 6 ||
+      strspn (dots + 2 + digits, "0123456789") != strlen (dots + 2 + digits))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--login needs USER or PREFIX<first>..PREFIX<last>, not \"%s\"", text);
+      return NULL;
+    }
+  first = (guint) g_ascii_strtoull (text + digits, NULL, 10);
+  last = (guint) g_ascii_strtoull (dots + 2 + digits, NULL, 10);
+  users = g_ptr_array_new ();
+  for (guint i = first; i <= last; i++)
+    g_ptr_array_add (users, g_strdup_printf ("%.*s%u", (int) digits, text, i));
+  g_ptr_array_add (users, NULL);
+  return (char **) g_ptr_array_free (users, FALSE);
+}
+
+/* Nothing that would need escaping in a quoted string (RFC 3501 section
+ * 4.3), nor CR, LF or 8-bit. */
+static gboolean
+is_plain_quotable (const char *text)
+{
+  for (const guchar *p = (const guchar *) text; *p != '\0'; p++)
+    if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+      return FALSE;
+  return TRUE;
+}
+
 int
 main (int argc,
       char **argv)
 {
   g_autofree char *server = NULL;
+  g_autofree char *login = NULL;
+  g_autofree char *password = NULL;
+  g_autofree char *mailbox = NULL;
+  g_auto(GStrv) users = NULL;
   gint connections = 500, hold_s = 0, parallel = 32, timeout_s = 60;
   const GOptionEntry entries[] = {
     { "server", 's', 0, G_OPTION_ARG_STRING, &server,
@@ -269,6 +453,14 @@ main (int argc,
       "Connections waiting for their greeting at one time (default 32)", "P" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s,
       "Seconds allowed to open and greet them all (default 60)", "SECONDS" },
+    { "imap", 0, 0, G_OPTION_ARG_NONE, &setup.imap,
+      "The server speaks IMAP: its greeting is \"* OK\"", NULL },
+    { "login", 0, 0, G_OPTION_ARG_STRING, &login,
+      "IMAP: log each in as USER, or round the users bench1..bench20", "USER|FIRST..LAST" },
+    { "password", 0, 0, G_OPTION_ARG_STRING, &password,
+      "IMAP: the password of every user (default benchpw)", "PASS" },
+    { "select", 0, 0, G_OPTION_ARG_STRING, &mailbox,
+      "IMAP: after LOGIN, SELECT this mailbox (INBOX)", "MAILBOX" },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- hold idle connections open");
@@ -283,9 +475,12 @@ main (int argc,
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
-    "Prints \"READY <n> <k>\" when n of k connections are greeted, then holds them.\n"
+    "Prints \"READY <n> <k>\" when n of k connections are greeted (with --imap and\n"
+    "--login/--select: logged in, mailbox selected), then holds them.\n"
     "Exits 1 if not all were greeted or the server closed some while held.\n"
-    "Example: idle-conns --server 127.0.0.1:2526 -k 500 --hold 30\n");
+    "Example: idle-conns --server 127.0.0.1:2526 -k 500 --hold 30\n"
+    "         idle-conns --server 127.0.0.1:1143 -k 1000 --imap --login bench1..bench20 "
+    "--select INBOX\n");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("idle-conns: %s\n", error->message);
@@ -297,6 +492,39 @@ main (int argc,
       g_printerr ("idle-conns: needs --server HOST:PORT, --connections from 1 to %d, "
                   "--parallel and --timeout positive\n", MAX_CONNECTIONS);
       return 2;
+    }
+  if ((login != NULL || mailbox != NULL) && !setup.imap)
+    {
+      g_printerr ("idle-conns: --login and --select need --imap\n");
+      return 2;
+    }
+  if (mailbox != NULL && login == NULL)
+    {
+      g_printerr ("idle-conns: --select needs --login\n");
+      return 2;
+    }
+  if (login != NULL)
+    {
+      users = expand_users (login, &error);
+      if (users == NULL)
+        {
+          g_printerr ("idle-conns: %s\n", error->message);
+          return 2;
+        }
+      setup.users = users;
+      setup.n_users = g_strv_length (users);
+      setup.password = password != NULL ? password : "benchpw";
+      setup.mailbox = mailbox;
+      for (guint i = 0; i < setup.n_users; i++)
+        if (!is_plain_quotable (users[i]))
+          setup.n_users = 0;
+      if (setup.n_users == 0 || !is_plain_quotable (setup.password) ||
+          (mailbox != NULL && !is_plain_quotable (mailbox)))
+        {
+          g_printerr ("idle-conns: users, password and mailbox must be printable ASCII "
+                      "without '\"' or '\\'\n");
+          return 2;
+        }
     }
   address = resolve_server (server, &error);
   if (address == NULL)
@@ -316,6 +544,7 @@ main (int argc,
     {
       conns[i].fd = -1;
       conns[i].state = CONN_STATE_CLOSED;
+      conns[i].index = i;
     }
 
   /* Open them a few at a time, so a burst does not overflow the server's
@@ -324,8 +553,7 @@ main (int argc,
   deadline = start + (gint64) timeout_s * G_USEC_PER_SEC;
   while (!stop_requested && g_get_monotonic_time () < deadline)
     {
-      guint waiting = count_state (conns, opened, CONN_STATE_CONNECTING) +
-                      count_state (conns, opened, CONN_STATE_GREETING);
+      guint waiting = count_waiting (conns, opened);
 
       while (opened < (guint) connections && waiting < (guint) parallel)
         {
@@ -343,10 +571,12 @@ main (int argc,
   greeted = count_state (conns, connections, CONN_STATE_HELD);
   /* Anything still waiting now missed the deadline. */
   for (gint i = 0; i < connections; i++)
-    if (conns[i].state == CONN_STATE_CONNECTING || conns[i].state == CONN_STATE_GREETING)
+    if (conn_waiting (&conns[i]))
       conn_close (&conns[i]);
-  printf ("READY %u %d connections greeted and held (%s, %.2f s to open)\n",
-          greeted, connections, server,
+  printf ("READY %u %d connections %s and held (%s, %.2f s to open)\n",
+          greeted, connections,
+          setup.mailbox != NULL ? "greeted, logged in, mailbox selected"
+          : setup.n_users > 0 ? "greeted and logged in" : "greeted", server,
           (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
   fflush (stdout);
 
