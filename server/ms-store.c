@@ -21,9 +21,14 @@
 
 /* The uid list of a folder is an append-only log:
  *
- *   mailscope-uidlist 1 V<uidvalidity> N<uidnext>
- *   <uid> <unique name>        a message got this UID
- *   -<uid>                     the message was expunged
+ *   mailscope-uidlist 2 V<uidvalidity> N<uidnext>
+ *   <uid> <unique name>/<size>/<mtime>   a message got this UID
+ *   -<uid>                               the message was expunged
+ *
+ * Size and mtime (the file's, in bytes and Unix seconds) let a load after a
+ * restart skip a stat() per message: Maildir files are never changed in
+ * place. A name cannot hold '/'. Version 1 lists had names alone; they are
+ * read, and rewritten as version 2.
  *
  * Delivery appends one line, a small write instead of a rewrite of the whole
  * list, and does not sync it: the message file itself is durable (tmp/,
@@ -43,7 +48,8 @@
  * (RFC 3501 section 2.3.1.1). */
 #define UIDLIST_NAME "mailscope-uidlist"
 #define UIDLIST_MAGIC "mailscope-uidlist"
-#define UIDLIST_VERSION "1"
+#define UIDLIST_VERSION "2"
+#define UIDLIST_VERSION_NAMES_ONLY "1"
 /* Per user: the last UIDVALIDITY handed out, so that a folder deleted and
  * created again within one second still gets a new, larger one. */
 #define UIDVALIDITY_NAME "mailscope-uidvalidity"
@@ -69,6 +75,7 @@ typedef struct {
   char *flags;          /* sorted Maildir letters */
   guint64 size;
   gint64 mtime;
+  gboolean stat_known;  /* size and mtime came from the uid list */
   gboolean seen_in_scan;
   gboolean have_summary;
   char *subject;
@@ -684,6 +691,15 @@ folder_open_list (Folder  *folder,
   return TRUE;
 }
 
+/* "<uid> <name>/<size>/<mtime>\n" (see the comment at the top). */
+static void
+append_list_line (GString     *out,
+                  const Entry *entry)
+{
+  g_string_append_printf (out, "%u %s/%" G_GUINT64_FORMAT "/%" G_GINT64_FORMAT "\n",
+                          entry->uid, entry->base, entry->size, entry->mtime);
+}
+
 /* Rewrites the uid list whole (see the comment at the top). */
 static gboolean
 folder_compact (MsStore *self,
@@ -699,7 +715,7 @@ folder_compact (MsStore *self,
     {
       const Entry *entry = g_ptr_array_index (entries, i);
 
-      g_string_append_printf (text, "%u %s\n", entry->uid, entry->base);
+      append_list_line (text, entry);
     }
   if (!write_file_atomically (self, folder->path, UIDLIST_NAME, text->str, text->len, error))
     return FALSE;
@@ -763,7 +779,8 @@ folder_parse_list (Folder     *folder,
   }
   if (g_strv_length (header) != 4
       || !g_str_equal (header[0], UIDLIST_MAGIC)
-      || !g_str_equal (header[1], UIDLIST_VERSION)
+      || !(g_str_equal (header[1], UIDLIST_VERSION)
+           || g_str_equal (header[1], UIDLIST_VERSION_NAMES_ONLY))
       || header[2][0] != 'V' || header[3][0] != 'N'
       || !g_ascii_string_to_unsigned (header[2] + 1, 10, 1, G_MAXUINT32, &value, NULL))
     return FALSE;
@@ -771,6 +788,8 @@ folder_parse_list (Folder     *folder,
   if (!g_ascii_string_to_unsigned (header[3] + 1, 10, 1, G_MAXUINT32, &value, NULL))
     return FALSE;
   folder->uidnext = (guint32) value;
+  if (!g_str_equal (header[1], UIDLIST_VERSION))
+    *needs_rewrite_r = TRUE;    /* an older version: write it as ours */
 
   for (p = nl + 1; p < end; p = nl + 1)
     {
@@ -804,8 +823,24 @@ folder_parse_list (Folder     *folder,
           g_autofree char *uid_text = g_strndup (line, (gsize) (space - line));
           g_autofree char *base = NULL;
           g_autofree char *flags = NULL;
+          char *stat_text = strchr (space + 1, '/');
+          guint64 size = 0;
+          gint64 mtime = 0;
+          gboolean stat_known = FALSE;
 
-          if (g_ascii_string_to_unsigned (uid_text, 10, 1, G_MAXUINT32 - 1, &uid, NULL)
+          if (stat_text != NULL)
+            {
+              g_auto(GStrv) fields = g_strsplit (stat_text + 1, "/", 3);
+
+              *stat_text = '\0';   /* the name ends here */
+              stat_known = g_strv_length (fields) == 2
+                           && g_ascii_string_to_unsigned (fields[0], 10, 0, G_MAXINT64, &size,
+                                                          NULL)
+                           && g_ascii_string_to_signed (fields[1], 10, 0, G_MAXINT64, &mtime,
+                                                        NULL);
+            }
+          if ((stat_text == NULL || stat_known)
+              && g_ascii_string_to_unsigned (uid_text, 10, 1, G_MAXUINT32 - 1, &uid, NULL)
               && parse_message_file_name (space + 1, &base, &flags)
               && g_str_equal (base, space + 1)
               && folder_lookup (folder, (guint32) uid) == NULL
@@ -816,6 +851,9 @@ folder_parse_list (Folder     *folder,
               entry->uid = (guint32) uid;
               entry->base = g_steal_pointer (&base);
               entry->flags = g_strdup ("");
+              entry->size = size;
+              entry->mtime = mtime;
+              entry->stat_known = stat_known;
               folder_add_entry (folder, entry);
               folder->uidnext = MAX (folder->uidnext, (guint32) uid + 1);
               continue;
@@ -999,7 +1037,7 @@ folder_rescan (MsStore *self,
               entry->filename = g_steal_pointer (&filename);
               g_free (entry->flags);
               entry->flags = g_steal_pointer (&flags);
-              if (first_sight && !stat_entry (folder, entry))
+              if (first_sight && !entry->stat_known && !stat_entry (folder, entry))
                 entry->seen_in_scan = FALSE;
             }
         }
@@ -1040,7 +1078,7 @@ folder_rescan (MsStore *self,
           continue;
         }
       entry->uid = folder->uidnext++;
-      g_string_append_printf (log, "%u %s\n", entry->uid, entry->base);
+      append_list_line (log, entry);
       folder_add_entry (folder, entry);
     }
 
@@ -1554,7 +1592,7 @@ commit_new_message (Folder     *folder,
 {
   g_autofree char *path = g_build_filename (folder->path, filename, NULL);
   g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *line = NULL;
+  g_autoptr(GString) line = NULL;
   Entry *entry;
   gboolean synced;
 
@@ -1590,8 +1628,9 @@ commit_new_message (Folder     *folder,
 
   /* Not synced: the file is durable, and a lost line gives it the same
    * UID again (see the top of this file). */
-  line = g_strdup_printf ("%u %s\n", entry->uid, entry->base);
-  if (!folder_append_list (folder, line, strlen (line), FALSE, error))
+  line = g_string_new (NULL);
+  append_list_line (line, entry);
+  if (!folder_append_list (folder, line->str, line->len, FALSE, error))
     {
       /* The UID stays used up: it was maybe half written. */
       g_unlink (path);

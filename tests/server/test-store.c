@@ -209,8 +209,11 @@ test_deliver_writes_files (Fixture      *fixture,
 
   /* The uid list names each UID with its unique name. */
   uidlist = file_contents (list_path);
-  g_assert_true (g_str_has_prefix (uidlist, "mailscope-uidlist 1 V"));
-  expected_lines = g_strdup_printf ("\n1 %s\n2 %s\n", m1->name, m2->name);
+  g_assert_true (g_str_has_prefix (uidlist, "mailscope-uidlist 2 V"));
+  expected_lines = g_strdup_printf ("\n1 %s/%" G_GUINT64_FORMAT "/%" G_GINT64_FORMAT
+                                    "\n2 %s/%" G_GUINT64_FORMAT "/%" G_GINT64_FORMAT "\n",
+                                    m1->name, m1->size, m1->internal_date,
+                                    m2->name, m2->size, m2->internal_date);
   g_assert_true (g_str_has_suffix (uidlist, expected_lines));
 }
 
@@ -705,8 +708,8 @@ test_dropped_in_by_hand (Fixture      *fixture,
   g_assert_cmpstr (m->flags, ==, "RS");
 
   uidlist = file_contents (list_path);
-  g_assert_nonnull (strstr (uidlist, "\n2 1700000000.hand.host\n"));
-  g_assert_nonnull (strstr (uidlist, "\n3 1700000001.mutt.host\n"));
+  g_assert_nonnull (strstr (uidlist, "\n2 1700000000.hand.host/21/"));
+  g_assert_nonnull (strstr (uidlist, "\n3 1700000001.mutt.host/21/"));
 
   reopen (fixture);
   again = list (fixture, "INBOX");
@@ -1304,6 +1307,68 @@ test_list_flags (Fixture      *fixture,
                    MS_STORE_FLAG_BIT ('S') | MS_STORE_FLAG_BIT ('T'));
 }
 
+static void
+test_list_keeps_size_and_mtime (Fixture      *fixture,
+                                gconstpointer data)
+{
+  g_autofree char *list_path = path_in_root (fixture, "alice", "mailscope-uidlist", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *names_only = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRegex) stat_fields = g_regex_new ("/[0-9]+/[0-9]+\n", 0, 0, NULL);
+  MsStoreMessage *m;
+  guint32 uid = deliver (fixture, "INBOX", message_one, NULL);
+  gint64 mtime;
+
+  g_test_summary ("The uid list keeps each message's size and mtime, so a load after a "
+                  "restart needs no stat() per message; a version 1 list is read and "
+                  "rewritten as version 2.");
+
+  messages = list (fixture, "INBOX");
+  mtime = ((MsStoreMessage *) g_ptr_array_index (messages, 0))->internal_date;
+  g_clear_pointer (&messages, g_ptr_array_unref);
+  g_clear_pointer (&fixture->store, ms_store_free);
+
+  /* Maildir files never change in place, so the list is believed: a file
+   * grown behind our back keeps its listed size and date. */
+  {
+    g_autofree char *new_dir = path_in_root (fixture, "alice", "new", NULL);
+    g_autoptr(GDir) dir = g_dir_open (new_dir, 0, NULL);
+    g_autofree char *path = g_build_filename (new_dir, g_dir_read_name (dir), NULL);
+    FILE *file = fopen (path, "a");
+
+    fputs ("grown\r\n", file);
+    fclose (file);
+  }
+  fixture->store = ms_store_new (fixture->root, SERVER, fixture->bus);
+  messages = list (fixture, "INBOX");
+  m = g_ptr_array_index (messages, 0);
+  g_assert_cmpuint (m->uid, ==, uid);
+  g_assert_cmpuint (m->size, ==, strlen (message_one));
+  g_assert_cmpint (m->internal_date, ==, mtime);
+  g_clear_pointer (&messages, g_ptr_array_unref);
+  g_clear_pointer (&fixture->store, ms_store_free);
+
+  /* A version 1 list (names only): the same UID, the size from the file,
+   * and the list rewritten in version 2. */
+  g_assert_true (g_file_get_contents (list_path, &contents, NULL, &error));
+  names_only = g_regex_replace_literal (stat_fields, contents, -1, 0, "\n", 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (names_only, "mailscope-uidlist 2 "));
+  names_only[18] = '1';
+  g_assert_true (g_file_set_contents (list_path, names_only, -1, &error));
+  fixture->store = ms_store_new (fixture->root, SERVER, fixture->bus);
+  messages = list (fixture, "INBOX");
+  m = g_ptr_array_index (messages, 0);
+  g_assert_cmpuint (m->uid, ==, uid);
+  g_assert_cmpuint (m->size, ==, strlen (message_one) + strlen ("grown\r\n"));
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (list_path, &contents, NULL, &error));
+  g_assert_true (g_str_has_prefix (contents, "mailscope-uidlist 2 "));
+  g_assert_true (g_regex_match (stat_fields, contents, 0, NULL));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1335,6 +1400,7 @@ main (int    argc,
   ADD ("/server/store/subscriptions", test_subscriptions);
   ADD ("/server/store/read-header", test_read_header);
   ADD ("/server/store/list-flags", test_list_flags);
+  ADD ("/server/store/uids/list-keeps-size-and-mtime", test_list_keeps_size_and_mtime);
   ADD ("/server/store/uids/rescan-skipped-when-quiet", test_rescan_skipped_when_quiet);
 #undef ADD
 
