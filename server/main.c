@@ -441,6 +441,14 @@ main (int argc,
       return 1;
     }
 
+  /* The state of the world before any traffic (docs/trace-format.md,
+   * `snapshot`), so that a viewer (the GUI, a replay) builds every mailbox
+   * from the trace alone and then applies the `store` events that follow.
+   * No connection has been accepted yet: the main loop has not run. */
+  if (recorder != NULL)
+    for (guint s = 0; s < ms_world_get_servers (world)->len; s++)
+      ms_server_emit_snapshot (ms_world_get_servers (world)->pdata[s]);
+
   summary = ms_world_describe (world, options.demo);
   g_print ("Mailscope %s%s\n%s", PACKAGE_VERSION, options.demo ? " demo world" : "", summary);
   if (options.trace_file != NULL)

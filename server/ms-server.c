@@ -736,6 +736,19 @@ ms_server_get_relay_queue (MsServer *server)
 }
 
 void
+ms_server_emit_snapshot (MsServer *server)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (server != NULL);
+
+  /* Without it a viewer has the deltas but not what they change: say so. */
+  if (!ms_store_emit_snapshot (server->store, &error))
+    g_warning ("%s: no snapshot of the mailboxes in the trace: %s", server->domain,
+               error->message);
+}
+
+void
 ms_server_add_route (MsServer *server,
                      const char *domain,
                      const char *host,

@@ -74,6 +74,10 @@ guint ms_server_get_connection_count (MsServer *server);
 MsStore *ms_server_get_store (MsServer *server);
 MsAuth *ms_server_get_auth (MsServer *server);
 MsRelayQueue *ms_server_get_relay_queue (MsServer *server);
+/* Emits a `snapshot` event of every mailbox of the server (see
+ * ms_store_emit_snapshot()) when the bus has listeners. A failure to read
+ * the store is logged with g_warning(), not returned: the server runs on. */
+void ms_server_emit_snapshot (MsServer *server);
 
 /* Mail for `domain` is relayed to host:port (our stand-in for DNS MX). */
 void ms_server_add_route (MsServer *server, const char *domain, const char *host, guint16 port);

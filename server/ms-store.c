@@ -757,16 +757,88 @@ folder_maybe_compact (MsStore *self,
 
 /* Parses the uid list into `folder`. Returns FALSE when the file is not a
  * uid list at all; `needs_rewrite_r` is set when it should be compacted. */
+/* A decimal number that fills `text` exactly, at most `max`. */
+static gboolean
+parse_decimal (const char *text,
+               guint64     max,
+               guint64    *value_r)
+{
+  return text[0] != '\0' && strspn (text, "0123456789") == strlen (text)
+         && g_ascii_string_to_unsigned (text, 10, 0, max, value_r, NULL);
+}
+
+/* One "<uid> <name>[/<size>/<mtime>]" line, cut out of the list in place;
+ * adds its entry. FALSE for a line that is not one. */
+static gboolean
+folder_parse_message_line (Folder *folder,
+                           char   *line)
+{
+  char *space = strchr (line, ' ');
+  char *name;
+  char *stat_text;
+  guint64 uid;
+  guint64 size = 0;
+  guint64 mtime = 0;
+  gboolean stat_known = FALSE;
+  gsize name_len;
+  Entry *entry;
+
+  if (space == NULL)
+    return FALSE;
+  *space = '\0';
+  name = space + 1;
+  if (!parse_decimal (line, G_MAXUINT32 - 1, &uid) || uid == 0)
+    return FALSE;
+  stat_text = strchr (name, '/');
+  if (stat_text != NULL)
+    {
+      char *mtime_text;
+
+      *stat_text++ = '\0';   /* a name cannot hold '/': it ends here */
+      mtime_text = strchr (stat_text, '/');
+      if (mtime_text == NULL)
+        return FALSE;
+      *mtime_text++ = '\0';
+      if (!parse_decimal (stat_text, G_MAXINT64, &size)
+          || !parse_decimal (mtime_text, G_MAXINT64, &mtime))
+        return FALSE;
+      stat_known = TRUE;
+    }
+
+  /* The name as parse_message_file_name() takes it, without flags. */
+  name_len = strlen (name);
+  if (name_len == 0 || name_len > MAX_UNIQUE_NAME || name[0] == '.' || strchr (name, ':'))
+    return FALSE;
+  for (gsize i = 0; i < name_len; i++)
+    if ((guchar) name[i] <= ' ' || name[i] == 0x7f)
+      return FALSE;
+  if (folder_lookup (folder, (guint32) uid) != NULL
+      || g_hash_table_lookup (folder->by_base, name) != NULL)
+    return FALSE;
+
+  entry = g_new0 (Entry, 1);
+  entry->uid = (guint32) uid;
+  entry->base = g_strndup (name, name_len);
+  entry->flags = g_strdup ("");
+  entry->size = size;
+  entry->mtime = (gint64) mtime;
+  entry->stat_known = stat_known;
+  folder_add_entry (folder, entry);
+  folder->uidnext = MAX (folder->uidnext, (guint32) uid + 1);
+  return TRUE;
+}
+
+/* Reads the uid list in `contents`, which it cuts up in place. */
 static gboolean
 folder_parse_list (Folder     *folder,
-                   const char *contents,
+                   char       *contents,
                    gsize       len,
                    gboolean   *needs_rewrite_r)
 {
   g_auto(GStrv) header = NULL;
-  const char *p = contents;
-  const char *end = contents + len;
-  const char *nl;
+  char *p = contents;
+  char *end = contents + len;
+  char *nl;
   guint64 value;
 
   nl = memchr (p, '\n', len);
@@ -793,9 +865,7 @@ folder_parse_list (Folder     *folder,
 
   for (p = nl + 1; p < end; p = nl + 1)
     {
-      g_autofree char *line = NULL;
-      const char *space;
-      guint64 uid;
+      char *line = p;
 
       nl = memchr (p, '\n', (gsize) (end - p));
       if (nl == NULL)
@@ -804,63 +874,28 @@ folder_parse_list (Folder     *folder,
           *needs_rewrite_r = TRUE;
           break;
         }
-      line = g_strndup (p, (gsize) (nl - p));
+      *nl = '\0';
+      if (memchr (line, '\0', (gsize) (nl - line)) != NULL)
+        {
+          *needs_rewrite_r = TRUE;    /* a NUL inside a line: junk */
+          continue;
+        }
 
       if (line[0] == '-')
         {
           Entry *entry;
 
-          if (g_ascii_string_to_unsigned (line + 1, 10, 1, G_MAXUINT32, &uid, NULL)
-              && (entry = folder_lookup (folder, (guint32) uid)) != NULL)
+          if (parse_decimal (line + 1, G_MAXUINT32, &value) && value > 0
+              && (entry = folder_lookup (folder, (guint32) value)) != NULL)
             folder_remove_entry (folder, entry);
           folder->stale_lines += 2;
           continue;
         }
-
-      space = strchr (line, ' ');
-      if (space != NULL)
+      if (!folder_parse_message_line (folder, line))
         {
-          g_autofree char *uid_text = g_strndup (line, (gsize) (space - line));
-          g_autofree char *base = NULL;
-          g_autofree char *flags = NULL;
-          char *stat_text = strchr (space + 1, '/');
-          guint64 size = 0;
-          gint64 mtime = 0;
-          gboolean stat_known = FALSE;
-
-          if (stat_text != NULL)
-            {
-              g_auto(GStrv) fields = g_strsplit (stat_text + 1, "/", 3);
-
-              *stat_text = '\0';   /* the name ends here */
-              stat_known = g_strv_length (fields) == 2
-                           && g_ascii_string_to_unsigned (fields[0], 10, 0, G_MAXINT64, &size,
-                                                          NULL)
-                           && g_ascii_string_to_signed (fields[1], 10, 0, G_MAXINT64, &mtime,
-                                                        NULL);
-            }
-          if ((stat_text == NULL || stat_known)
-              && g_ascii_string_to_unsigned (uid_text, 10, 1, G_MAXUINT32 - 1, &uid, NULL)
-              && parse_message_file_name (space + 1, &base, &flags)
-              && g_str_equal (base, space + 1)
-              && folder_lookup (folder, (guint32) uid) == NULL
-              && g_hash_table_lookup (folder->by_base, base) == NULL)
-            {
-              Entry *entry = g_new0 (Entry, 1);
-
-              entry->uid = (guint32) uid;
-              entry->base = g_steal_pointer (&base);
-              entry->flags = g_strdup ("");
-              entry->size = size;
-              entry->mtime = mtime;
-              entry->stat_known = stat_known;
-              folder_add_entry (folder, entry);
-              folder->uidnext = MAX (folder->uidnext, (guint32) uid + 1);
-              continue;
-            }
+          g_debug ("%s: ignoring a bad uid list line", folder->path);
+          *needs_rewrite_r = TRUE;
         }
-      g_debug ("%s: ignoring a bad uid list line", folder->path);
-      *needs_rewrite_r = TRUE;
     }
 
   return TRUE;
@@ -914,6 +949,33 @@ notify_change (MsStore    *self,
 {
   if (self->change_func != NULL)
     self->change_func (user, folder, self->change_data);
+}
+
+/* The entry whose file is `subdir`/`name` exactly, when the index already
+ * knows it so (same base name, same directory, same flags) and has not
+ * seen it in this scan yet; else NULL. Allocates nothing. */
+static Entry *
+lookup_unchanged (Folder     *folder,
+                  const char *subdir,
+                  const char *name)
+{
+  char base[MAX_UNIQUE_NAME + 1];
+  const char *colon = strchr (name, ':');
+  gsize base_len = colon != NULL ? (gsize) (colon - name) : strlen (name);
+  gsize subdir_len = strlen (subdir);
+  Entry *entry;
+
+  if (base_len == 0 || base_len > MAX_UNIQUE_NAME)
+    return NULL;
+  memcpy (base, name, base_len);
+  base[base_len] = '\0';
+  entry = g_hash_table_lookup (folder->by_base, base);
+  if (entry == NULL || entry->seen_in_scan || entry->filename == NULL
+      || strncmp (entry->filename, subdir, subdir_len) != 0
+      || entry->filename[subdir_len] != '/'
+      || strcmp (entry->filename + subdir_len + 1, name) != 0)
+    return NULL;
+  return entry;
 }
 
 /* The mtimes of new/ and cur/ (the order of folder_rescan()'s subdirs). */
@@ -1011,6 +1073,14 @@ folder_rescan (MsStore *self,
             continue;
           if (dent->d_type != DT_REG && dent->d_type != DT_UNKNOWN)
             continue;
+          /* Most files are as the index knows them: find that out without
+           * allocating (a rescan of a large folder is mostly this). */
+          entry = lookup_unchanged (folder, subdirs[i], dent->d_name);
+          if (entry != NULL)
+            {
+              entry->seen_in_scan = TRUE;
+              continue;
+            }
           if (!parse_message_file_name (dent->d_name, &base, &flags))
             continue;
           filename = g_build_filename (subdirs[i], dent->d_name, NULL);
@@ -2657,6 +2727,139 @@ ms_store_folder_status (MsStore    *store,
     *uidnext_r = index->uidnext;
   if (count_r != NULL)
     *count_r = g_hash_table_size (index->by_uid);
+  return TRUE;
+}
+
+/* ---- snapshot ---- */
+
+/* Decoded header text is UTF-8 already (ms_message_summary()); this keeps a
+ * damaged one from making the whole snapshot line invalid JSON. */
+static void
+snapshot_set_text (JsonObject *object,
+                   const char *name,
+                   const char *value)
+{
+  g_autofree char *valid = NULL;
+
+  if (value == NULL)
+    return;
+  if (!g_utf8_validate (value, -1, NULL))
+    value = valid = g_utf8_make_valid (value, -1);
+  json_object_set_string_member (object, name, value);
+}
+
+/* A folder of a snapshot: its UID state and its messages in UID order,
+ * each with the members a `store` deliver event has. */
+static JsonObject *
+snapshot_folder (MsStore    *self,
+                 const char *user,
+                 const char *canonical,
+                 gboolean    subscribed,
+                 gint64     *count_r,
+                 GError    **error)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(JsonArray) messages = NULL;
+  JsonObject *object;
+  Folder *folder = get_folder_rescanned (self, user, canonical, error);
+
+  if (folder == NULL)
+    return NULL;
+  entries = folder_sorted_entries (folder);
+  messages = json_array_sized_new (entries->len);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (entries, i);
+      JsonObject *message = json_object_new ();
+
+      ensure_summary (folder, entry);
+      json_object_set_int_member (message, "uid", entry->uid);
+      json_object_set_string_member (message, "flags", entry->flags);
+      json_object_set_int_member (message, "size", (gint64) entry->size);
+      snapshot_set_text (message, "subject", entry->subject);
+      snapshot_set_text (message, "from", entry->from);
+      json_array_add_object_element (messages, message);
+    }
+  *count_r += entries->len;
+
+  object = json_object_new ();
+  json_object_set_string_member (object, "folder", canonical);
+  json_object_set_int_member (object, "uidvalidity", folder->uidvalidity);
+  json_object_set_int_member (object, "uidnext", folder->uidnext);
+  json_object_set_boolean_member (object, "subscribed", subscribed);
+  json_object_set_array_member (object, "messages", g_steal_pointer (&messages));
+  return object;
+}
+
+static JsonObject *
+snapshot_user (MsStore    *self,
+               const char *user,
+               gint64     *count_r,
+               GError    **error)
+{
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GPtrArray) subscriptions = NULL;
+  g_autoptr(JsonArray) folders = NULL;
+  JsonObject *object;
+
+  names = ms_store_list_folders (self, user, error);
+  if (names == NULL)
+    return NULL;
+  subscriptions = ms_store_list_subscriptions (self, user, error);
+  if (subscriptions == NULL)
+    return NULL;
+  folders = json_array_sized_new (names->len);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      gboolean subscribed = g_ptr_array_find_with_equal_func (subscriptions, name,
+                                                              g_str_equal, NULL);
+      JsonObject *folder = snapshot_folder (self, user, name, subscribed, count_r, error);
+
+      if (folder == NULL)
+        return NULL;
+      json_array_add_object_element (folders, folder);
+    }
+
+  object = json_object_new ();
+  json_object_set_string_member (object, "user", user);
+  json_object_set_array_member (object, "folders", g_steal_pointer (&folders));
+  return object;
+}
+
+gboolean
+ms_store_emit_snapshot (MsStore  *store,
+                        GError  **error)
+{
+  g_autoptr(GPtrArray) users = NULL;
+  g_autoptr(JsonArray) user_array = NULL;
+  MsEvent *event;
+  gint64 count = 0;
+
+  g_return_val_if_fail (store != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Reading every folder (and every message's header) is the cost of a
+   * snapshot: skip it when nobody listens. */
+  if (!ms_trace_bus_is_active (store->bus))
+    return TRUE;
+
+  users = ms_store_list_users (store);
+  user_array = json_array_sized_new (users->len);
+  for (guint i = 0; i < users->len; i++)
+    {
+      JsonObject *user = snapshot_user (store, g_ptr_array_index (users, i), &count, error);
+
+      /* Half a snapshot would tell a reader that the rest is gone. */
+      if (user == NULL)
+        return FALSE;
+      json_array_add_object_element (user_array, user);
+    }
+
+  event = ms_event_new (MS_EVENT_SNAPSHOT, store->server_name);
+  ms_event_set_int (event, "messages", count);
+  ms_event_set_array (event, "users", g_steal_pointer (&user_array));
+  ms_trace_bus_emit (store->bus, event);
   return TRUE;
 }
 

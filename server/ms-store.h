@@ -265,6 +265,15 @@ gboolean ms_store_folder_status (MsStore    *store,
                                  guint      *count_r,
                                  GError    **error);
 
+/* Emits one `snapshot` event (docs/trace-format.md) with every user, folder
+ * and message of the store, so that a reader of the trace can build the
+ * mailboxes without looking at the disk and then follow the `store` events.
+ * Reads every folder (a rescan) and each message's header once. Does
+ * nothing and returns TRUE when the bus has no listeners. Returns FALSE with
+ * `error` set, and emits nothing, when a user or folder cannot be read. */
+gboolean ms_store_emit_snapshot (MsStore  *store,
+                                 GError  **error);
+
 /* Called after every change to a folder's messages (deliver, flag, expunge,
  * copy into it, files found or gone in a rescan) and after folder
  * operations, with the user and the canonical folder name. IMAP sessions

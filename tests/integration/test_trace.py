@@ -197,6 +197,51 @@ class TraceTest(ServerTestCase):
         self.assertEqual(len([e for e in events if e["kind"] == "store"
                               and e.get("op") == "deliver"]), 5)
 
+    def test_trace_begins_with_a_snapshot(self):
+        """A trace starts with the mailboxes as they are (docs/trace-format.md,
+        `snapshot`): a message stored before the server started is in it, with
+        the UID the store gave it and the flags a mail reader set since."""
+        first = self.start_server("example.test",
+                                  trace=os.path.join(self.tmp, "first.jsonl"))
+        sent = mshelper.message_bytes([b"From: Carol <carol@other.test>",
+                                       b"To: bob@example.test",
+                                       b"Subject: =?UTF-8?Q?R=C3=A9union?=", b"", b"Monday."])
+        stored = mshelper.deliver_by_smtp(first, "bob", [sent])[0]
+        delivered = mshelper.wait_for(
+            lambda: [e for e in first.trace_events()
+                     if e["kind"] == "store" and e.get("op") == "deliver"],
+            what="the deliver event")
+        self.assertEqual(first.stop(), 0)
+        uid = delivered[0]["uid"]
+        self.assertIsInstance(uid, int)
+
+        # Flags set behind the server's back, as mutt does: renamed into cur/.
+        [path] = first.message_files("bob")
+        name = os.path.basename(path)
+        os.rename(path, os.path.join(first.maildir("bob", "cur"), name + ":2,SF"))
+
+        self.trace_path = os.path.join(self.tmp, "second.jsonl")
+        second = self.start_server("example.test", trace=self.trace_path,
+                                   data_dir=first.data_dir)
+        events = mshelper.wait_for(second.trace_events, what="events in the second trace")
+        mine = [e for e in events if e["server"] == "example.test"]
+        snapshot = mine[0]
+        self.assertEqual((snapshot["kind"], snapshot["seq"]), ("snapshot", 1), snapshot)
+        self.assertEqual(snapshot["messages"], 1)
+        self.assertEqual([u["user"] for u in snapshot["users"]], ["alice", "bob"])
+        bob = snapshot["users"][1]
+        self.assertEqual([f["folder"] for f in bob["folders"]], ["INBOX"])
+        inbox = bob["folders"][0]
+        self.assertIsInstance(inbox["uidvalidity"], int)
+        self.assertGreater(inbox["uidnext"], uid)
+        self.assertIs(inbox["subscribed"], False)
+        self.assertEqual(inbox["messages"], [{
+            "uid": uid, "flags": "FS", "size": len(stored),
+            "subject": "R\u00e9union", "from": "Carol <carol@other.test>"}])
+        alice = snapshot["users"][0]
+        self.assertEqual([(f["folder"], f["messages"]) for f in alice["folders"]],
+                         [("INBOX", [])])
+
 
 if __name__ == "__main__":
     mshelper.run()

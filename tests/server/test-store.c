@@ -1369,6 +1369,84 @@ test_list_keeps_size_and_mtime (Fixture      *fixture,
   g_assert_true (g_regex_match (stat_fields, contents, 0, NULL));
 }
 
+static void
+test_snapshot (Fixture      *fixture,
+               gconstpointer data)
+{
+  static const char bob_message[] = "To: bob@alpha.test\r\n\r\nNo subject, no sender.\r\n";
+  g_autoptr(MsStore) quiet = ms_store_new (fixture->root, SERVER, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) expected = NULL;
+  g_autoptr(JsonNode) actual = NULL;
+  g_autofree char *expected_json = NULL;
+  g_autofree char *expected_text = NULL;
+  g_autofree char *actual_text = NULL;
+  guint32 validity[4] = { 0 };
+  guint32 inbox_uid, work_uid, bob_uid = 0;
+  const MsEvent *event;
+
+  g_test_summary ("A snapshot lists every user, folder and message with the members "
+                  "docs/trace-format.md gives them, in their order");
+
+  g_assert_true (ms_store_ensure_user (fixture->store, "bob", &error));
+  inbox_uid = deliver (fixture, "INBOX", message_one, NULL);
+  g_assert_true (ms_store_create_folder (fixture->store, "alice", "Work", &error));
+  g_assert_true (ms_store_create_folder (fixture->store, "alice", "Archive", &error));
+  work_uid = deliver (fixture, "Work", message_two, "SF");
+  g_assert_true (ms_store_set_subscribed (fixture->store, "alice", "Work", TRUE, &error));
+  g_assert_true (ms_store_deliver (fixture->store, "bob", "INBOX", (const guint8 *) bob_message,
+                                   strlen (bob_message), NULL, 0, &bob_uid, &error));
+  g_assert_true (ms_store_folder_status (fixture->store, "alice", "INBOX", &validity[0], NULL,
+                                         NULL, &error));
+  g_assert_true (ms_store_folder_status (fixture->store, "alice", "Archive", &validity[1], NULL,
+                                         NULL, &error));
+  g_assert_true (ms_store_folder_status (fixture->store, "alice", "Work", &validity[2], NULL,
+                                         NULL, &error));
+  g_assert_true (ms_store_folder_status (fixture->store, "bob", "INBOX", &validity[3], NULL,
+                                         NULL, &error));
+  g_assert_no_error (error);
+
+  /* Nobody listens on a store without a bus: nothing is built or sent. */
+  g_ptr_array_set_size (fixture->events, 0);
+  g_assert_true (ms_store_emit_snapshot (quiet, &error));
+  g_assert_cmpuint (fixture->events->len, ==, 0);
+
+  g_assert_true (ms_store_emit_snapshot (fixture->store, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fixture->events->len, ==, 1);
+  event = event_at (fixture, 0);
+  g_assert_cmpint (event->kind, ==, MS_EVENT_SNAPSHOT);
+  g_assert_cmpstr (event->server, ==, SERVER);
+  g_assert_cmpuint (event->seq, >, 0);
+
+  /* INBOX first, then the other folders sorted; flags sorted; the encoded
+   * Subject decoded; a message without Subject or From has neither member. */
+  expected_json = g_strdup_printf (
+    "{\"messages\":3,\"users\":["
+    "{\"user\":\"alice\",\"folders\":["
+    "{\"folder\":\"INBOX\",\"uidvalidity\":%u,\"uidnext\":%u,\"subscribed\":false,"
+    "\"messages\":[{\"uid\":%u,\"flags\":\"\",\"size\":%zu,\"subject\":\"Lunch?\","
+    "\"from\":\"Bob <bob@beta.test>\"}]},"
+    "{\"folder\":\"Archive\",\"uidvalidity\":%u,\"uidnext\":1,\"subscribed\":false,"
+    "\"messages\":[]},"
+    "{\"folder\":\"Work\",\"uidvalidity\":%u,\"uidnext\":%u,\"subscribed\":true,"
+    "\"messages\":[{\"uid\":%u,\"flags\":\"FS\",\"size\":%zu,\"subject\":\"R\u00e9union\","
+    "\"from\":\"carol@alpha.test\"}]}]},"
+    "{\"user\":\"bob\",\"folders\":["
+    "{\"folder\":\"INBOX\",\"uidvalidity\":%u,\"uidnext\":%u,\"subscribed\":false,"
+    "\"messages\":[{\"uid\":%u,\"flags\":\"\",\"size\":%zu}]}]}]}",
+    validity[0], inbox_uid + 1, inbox_uid, strlen (message_one),
+    validity[1],
+    validity[2], work_uid + 1, work_uid, strlen (message_two),
+    validity[3], bob_uid + 1, bob_uid, strlen (bob_message));
+  expected = json_from_string (expected_json, &error);
+  g_assert_no_error (error);
+  actual = json_node_init_object (json_node_alloc (), event->fields);
+  expected_text = json_to_string (expected, FALSE);
+  actual_text = json_to_string (actual, FALSE);
+  g_assert_cmpstr (actual_text, ==, expected_text);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1398,6 +1476,7 @@ main (int    argc,
   ADD ("/server/store/events/no-bus", test_no_bus);
   ADD ("/server/store/events/change-func", test_change_func);
   ADD ("/server/store/subscriptions", test_subscriptions);
+  ADD ("/server/store/events/snapshot", test_snapshot);
   ADD ("/server/store/read-header", test_read_header);
   ADD ("/server/store/list-flags", test_list_flags);
   ADD ("/server/store/uids/list-keeps-size-and-mtime", test_list_keeps_size_and_mtime);
