@@ -1183,7 +1183,7 @@ start_literal (MsImapSession *session,
           _ms_imap_bye (session, "Literal too large; cannot resynchronise");
           return;
         }
-      /* RFC 7889 §3 (TOOBIG): the client waits for "+" and sends nothing. */
+      /* TOOBIG (RFC 4469, used so by RFC 7889): the client waits for "+" and sends nothing. */
       session->in_command = FALSE;
       _ms_imap_tagged (session, tag, "NO", "[TOOBIG] Literal too large (at most %"
                        G_GUINT64_FORMAT " bytes)", limit);

@@ -159,7 +159,7 @@ login_failed (MsPop3Session *session,
   if (session->output->hold != NULL)
     session->output->hold (session->output_data, MIN (delay, MS_POP3_MAX_FAILED_LOGIN_DELAY_MS));
 
-  /* RFC 3206 §4: [AUTH] says the credentials were wrong, not the server. */
+  /* RFC 3206 §5: [AUTH] says the credentials were wrong, not the server. */
   if (session->failed_logins >= session->max_failed_logins)
     {
       _ms_pop3_reply_code (session, "AUTH",
