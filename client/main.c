@@ -1026,6 +1026,38 @@ imap_message_to_append (const char *file,
   return g_string_free_to_bytes (g_steal_pointer (&crlf));
 }
 
+/* The search keys as one IMAP command argument list (RFC 3501 §6.4.4): each
+ * command-line word is one token. A word that holds a space, a quote or a
+ * backslash ("SUBJECT 'lunch plans'" gives the word "lunch plans") is sent
+ * as a quoted string; keys, numbers, sets and parentheses go as they are. */
+static char *
+imap_search_criteria (char **words)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      const char *word = words[i];
+
+      if (i > 0)
+        g_string_append_c (out, ' ');
+      if (word[0] != '\0' && strpbrk (word, " \"\\") == NULL)
+        {
+          g_string_append (out, word);
+          continue;
+        }
+      g_string_append_c (out, '"');
+      for (const char *p = word; *p != '\0'; p++)
+        {
+          if (*p == '"' || *p == '\\')
+            g_string_append_c (out, '\\');
+          g_string_append_c (out, *p);
+        }
+      g_string_append_c (out, '"');
+    }
+  return g_string_free (out, FALSE);
+}
+
 static int
 command_imap (int argc,
               char **argv)
@@ -1165,7 +1197,7 @@ command_imap (int argc,
         }
       break;
     case MS_IMAP_OP_SEARCH:
-      criteria = g_strjoinv (" ", argv + 2);
+      criteria = imap_search_criteria (argv + 2);
       params.criteria = criteria;
       break;
     default:
