@@ -1980,7 +1980,8 @@ ms_imap_client_enqueue (MsImapClient *client,
 {
   g_autoptr(GPtrArray) owned = NULL;
   QueuedCmd *cmd;
-  gboolean needs_mailbox, needs_set;
+  gboolean needs_mailbox = FALSE;
+  gboolean needs_set = FALSE;
 
   g_return_val_if_fail (client != NULL && command != NULL, FALSE);
   g_return_val_if_fail ((guint) command->kind < MS_IMAP_CLIENT_N_COMMANDS, FALSE);
@@ -1992,15 +1993,34 @@ ms_imap_client_enqueue (MsImapClient *client,
                  command_names[command->kind]);
       return FALSE;
     }
-  needs_mailbox = command->kind == MS_IMAP_CLIENT_CMD_CREATE || command->kind == MS_IMAP_CLIENT_CMD_DELETE ||
-                  command->kind == MS_IMAP_CLIENT_CMD_RENAME || command->kind == MS_IMAP_CLIENT_CMD_SUBSCRIBE ||
-                  command->kind == MS_IMAP_CLIENT_CMD_UNSUBSCRIBE || command->kind == MS_IMAP_CLIENT_CMD_STATUS ||
-                  command->kind == MS_IMAP_CLIENT_CMD_SELECT || command->kind == MS_IMAP_CLIENT_CMD_EXAMINE ||
-                  command->kind == MS_IMAP_CLIENT_CMD_COPY || command->kind == MS_IMAP_CLIENT_CMD_MOVE ||
-                  command->kind == MS_IMAP_CLIENT_CMD_APPEND;
-  needs_set = command->kind == MS_IMAP_CLIENT_CMD_FETCH || command->kind == MS_IMAP_CLIENT_CMD_STORE ||
-              command->kind == MS_IMAP_CLIENT_CMD_COPY || command->kind == MS_IMAP_CLIENT_CMD_MOVE ||
-              (command->kind == MS_IMAP_CLIENT_CMD_EXPUNGE && command->uid);
+  switch (command->kind)
+    {
+    case MS_IMAP_CLIENT_CMD_CREATE:
+    case MS_IMAP_CLIENT_CMD_DELETE:
+    case MS_IMAP_CLIENT_CMD_RENAME:
+    case MS_IMAP_CLIENT_CMD_SUBSCRIBE:
+    case MS_IMAP_CLIENT_CMD_UNSUBSCRIBE:
+    case MS_IMAP_CLIENT_CMD_STATUS:
+    case MS_IMAP_CLIENT_CMD_SELECT:
+    case MS_IMAP_CLIENT_CMD_EXAMINE:
+    case MS_IMAP_CLIENT_CMD_APPEND:
+      needs_mailbox = TRUE;
+      break;
+    case MS_IMAP_CLIENT_CMD_COPY:
+    case MS_IMAP_CLIENT_CMD_MOVE:
+      needs_mailbox = TRUE;
+      needs_set = TRUE;
+      break;
+    case MS_IMAP_CLIENT_CMD_FETCH:
+    case MS_IMAP_CLIENT_CMD_STORE:
+      needs_set = TRUE;
+      break;
+    case MS_IMAP_CLIENT_CMD_EXPUNGE:
+      needs_set = command->uid;
+      break;
+    default:
+      break;
+    }
   if ((needs_mailbox && command->mailbox == NULL) ||
       (command->kind == MS_IMAP_CLIENT_CMD_RENAME && command->mailbox2 == NULL) ||
       (needs_set && (command->set == NULL || command->set[0] == '\0')) ||
