@@ -13,8 +13,7 @@
 
 set -euo pipefail
 
-# The one list of packages.  Issues that need more (GTK 4 for the GUI, ...)
-# add them here.
+# The one list of packages.  Issues that need more add them here.
 packages=(
   # build
   meson
@@ -25,6 +24,8 @@ packages=(
   libgmime-3.0-dev
   libjson-glib-dev
   libssl-dev
+  libgtk-4-dev         # the app, gui/
+  libadwaita-1-dev
   # by hand: `openssl s_client` and `nc -C`, as the README and labs do
   openssl
   netcat-openbsd
@@ -40,6 +41,12 @@ packages=(
   mutt
   tmux                 # drives mutt as a terminal program in test_imap_mutt.py
   ca-certificates
+  # GUI tests run under a virtual X display (xvfb-run needs xauth)
+  xvfb
+  xauth
+  # the desktop file and AppStream metainfo are validated in a test
+  desktop-file-utils
+  appstream
   # optional: `meson test --setup valgrind`
   valgrind
 )

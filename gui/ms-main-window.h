@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "ms-trace-bus.h"
+
+G_BEGIN_DECLS
+
+/* MsMainWindow: sessions on the left, the sequence diagram in the middle,
+ * the inspector of the selected arrow on the right and the mailboxes below,
+ * all built from one trace (a live bus or a recorded file). */
+#define MS_TYPE_MAIN_WINDOW (ms_main_window_get_type ())
+G_DECLARE_FINAL_TYPE (MsMainWindow, ms_main_window, MS, MAIN_WINDOW, AdwApplicationWindow)
+
+/* Both constructors return a window that GTK holds until it is destroyed
+ * (like gtk_window_new()). A window that follows `bus` live; `subtitle` names the world.
+ * `app` may be NULL (tests). */
+MsMainWindow *ms_main_window_new_for_bus (GtkApplication *app, MsTraceBus *bus,
+                                          const char *subtitle);
+/* A window that replays the recorded trace at `path` (read only). Returns
+ * NULL and sets `error` when the file cannot be read. `app` may be NULL. */
+MsMainWindow *ms_main_window_new_for_trace (GtkApplication *app, const char *path,
+                                            GError **error);
+
+/* Property "selected-seq" (guint64, 0 = none): the arrow shown in the
+ * inspector, bound both ways to the sequence view's own. */
+void ms_main_window_set_selected_seq (MsMainWindow *self, guint64 seq);
+guint64 ms_main_window_get_selected_seq (MsMainWindow *self);
+
+/* Announces every pending trace event to the views now. */
+void ms_main_window_flush (MsMainWindow *self);
+
+G_END_DECLS
