@@ -15,6 +15,10 @@ struct _MsMailboxView
 
   MsMailboxModel *model;
   MsFolderItem *folder;   /* borrowed: the model keeps it */
+  /* Until somebody picks a folder, the chooser shows the first one (alpha's
+   * alice's INBOX in the demo), however the folders arrive. */
+  gboolean chosen;
+  gboolean choosing;      /* the selection is being set here, not by a user */
 };
 
 G_DEFINE_FINAL_TYPE (MsMailboxView, ms_mailbox_view, GTK_TYPE_WIDGET)
@@ -193,7 +197,51 @@ selected_item_cb (GtkDropDown *dropdown,
                   GParamSpec *pspec,
                   MsMailboxView *self)
 {
+  if (!self->choosing)
+    self->chosen = TRUE;
   show_folder (self, gtk_drop_down_get_selected_item (dropdown));
+}
+
+static void
+select_index (MsMailboxView *self,
+              guint index)
+{
+  self->choosing = TRUE;
+  gtk_drop_down_set_selected (self->folder_dropdown, index);
+  self->choosing = FALSE;
+}
+
+/* Connected before the drop-down's own selection model: what the selection
+ * does while the folders change is not somebody choosing a folder. */
+static void
+folders_changing_cb (GListModel *folders,
+                     guint position,
+                     guint removed,
+                     guint added,
+                     MsMailboxView *self)
+{
+  self->choosing = TRUE;
+}
+
+static void
+folders_changed_cb (GListModel *folders,
+                    guint position,
+                    guint removed,
+                    guint added,
+                    MsMailboxView *self)
+{
+  self->choosing = FALSE;
+  if (!self->chosen && g_list_model_get_n_items (folders) > 0)
+    select_index (self, 0);
+}
+
+static void
+disconnect_folders (MsMailboxView *self)
+{
+  GListModel *folders = ms_mailbox_model_get_folders (self->model);
+
+  g_signal_handlers_disconnect_by_func (folders, folders_changing_cb, self);
+  g_signal_handlers_disconnect_by_func (folders, folders_changed_cb, self);
 }
 
 void
@@ -202,11 +250,24 @@ ms_mailbox_view_set_model (MsMailboxView *self,
 {
   g_return_if_fail (MS_IS_MAILBOX_VIEW (self));
 
-  if (!g_set_object (&self->model, model))
+  if (self->model == model)
     return;
+  if (self->model != NULL)
+    disconnect_folders (self);
+  g_set_object (&self->model, model);
   self->folder = NULL;
+  self->chosen = FALSE;
+  if (model != NULL)
+    {
+      GListModel *folders = ms_mailbox_model_get_folders (model);
+
+      g_signal_connect (folders, "items-changed", G_CALLBACK (folders_changing_cb), self);
+      g_signal_connect_after (folders, "items-changed", G_CALLBACK (folders_changed_cb), self);
+    }
+  self->choosing = TRUE;
   gtk_drop_down_set_model (self->folder_dropdown,
                            model != NULL ? ms_mailbox_model_get_folders (model) : NULL);
+  self->choosing = FALSE;
   show_folder (self, gtk_drop_down_get_selected_item (self->folder_dropdown));
 }
 
@@ -232,6 +293,7 @@ ms_mailbox_view_select_folder (MsMailboxView *self,
           && g_strcmp0 (ms_folder_item_get_folder (item), folder) == 0)
         {
           gtk_drop_down_set_selected (self->folder_dropdown, i);
+          self->chosen = TRUE;
           return TRUE;
         }
     }
@@ -274,6 +336,8 @@ ms_mailbox_view_dispose (GObject *object)
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
   self->folder = NULL;
+  if (self->model != NULL)
+    disconnect_folders (self);
   g_clear_object (&self->model);
   G_OBJECT_CLASS (ms_mailbox_view_parent_class)->dispose (object);
 }
