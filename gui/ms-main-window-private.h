@@ -3,6 +3,7 @@
 
 #include "ms-diagram-model.h"
 #include "ms-inspector.h"
+#include "ms-state-view.h"
 #include "ms-mailbox-model.h"
 #include "ms-mailbox-view.h"
 #include "ms-main-window.h"
@@ -22,6 +23,7 @@ struct _MsMainWindow
   GtkListView *sessions_view;
   GtkScrolledWindow *diagram_scroller;
   MsInspector *inspector;
+  MsStateView *state_view;
   MsMailboxView *mailbox_view;
 
   GtkWidget *sequence_view;   /* MsSequenceView, or a plain list before it exists */

@@ -151,6 +151,33 @@ find_event (MsMainWindow *self,
   return NULL;
 }
 
+/* The selected event's session in the state machine view: the last state
+ * change of that session up to the event, so stepping back through the
+ * diagram shows the state as it was then. */
+static void
+show_session_state (MsMainWindow *self,
+                    const MsEvent *selected)
+{
+  const char *session = ms_event_get_string (selected, "session");
+  const char *proto = ms_event_get_string (selected, "proto");
+
+  ms_state_view_set_protocol (self->state_view, proto);
+  if (session == NULL)
+    return;
+  for (guint i = self->n_applied; i > 0; i--)
+    {
+      MsEvent *event = ms_trace_model_get_event (self->trace, i - 1);
+
+      if (event->kind != MS_EVENT_STATE || event->seq > selected->seq
+          || g_strcmp0 (event->server, selected->server) != 0
+          || g_strcmp0 (ms_event_get_string (event, "session"), session) != 0)
+        continue;
+      ms_state_view_set_state (self->state_view, ms_event_get_string (event, "from"),
+                               ms_event_get_string (event, "to"));
+      return;
+    }
+}
+
 static void
 show_selected (MsMainWindow *self)
 {
@@ -164,8 +191,10 @@ show_selected (MsMainWindow *self)
   if (event == NULL)
     {
       ms_inspector_show_event (self->inspector, NULL, NULL, NULL);
+      ms_state_view_set_protocol (self->state_view, NULL);
       return;
     }
+  show_session_state (self, event);
   ms_inspector_show_event (self->inspector, event,
                            lane_name (self, ms_arrow_item_get_from_lane (arrow)),
                            lane_name (self, ms_arrow_item_get_to_lane (arrow)));
@@ -391,6 +420,7 @@ ms_main_window_class_init (MsMainWindowClass *klass)
    * and their constructor registers them. */
   (void) ms_gui_get_resource ();
   g_type_ensure (MS_TYPE_INSPECTOR);
+  g_type_ensure (MS_TYPE_STATE_VIEW);
   g_type_ensure (MS_TYPE_MAILBOX_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -399,6 +429,7 @@ ms_main_window_class_init (MsMainWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, sessions_view);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, diagram_scroller);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, inspector);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, state_view);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, mailbox_view);
 }
 

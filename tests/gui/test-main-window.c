@@ -192,6 +192,11 @@ test_inspector (Fixture *fixture,
   g_assert_nonnull (strstr (text, raw));
   g_assert_nonnull (strstr (text, "RFC 5321"));
   g_assert_nonnull (strstr (text, "alice (127.0.0.1) → alpha.test"));
+  /* The state machine shows the session's state at that line: RCPT came in
+   * state "mail" (the state event before it moved ready -> mail). */
+  g_assert_cmpstr (ms_state_view_get_protocol (fixture->window->state_view), ==, "smtp");
+  g_assert_cmpstr (ms_state_view_get_current (fixture->window->state_view), ==,
+                   ms_event_get_string (rcpt, "state"));
 
   /* The AUTH line was masked when recorded: the inspector says so. */
   ms_main_window_set_selected_seq (fixture->window, auth->seq);
@@ -201,8 +206,12 @@ test_inspector (Fixture *fixture,
   g_assert_nonnull (strstr (auth_text, "Base64 is not encryption"));
   g_assert_nonnull (strstr (auth_text, "RFC 4954"));
 
+  g_assert_cmpstr (ms_state_view_get_current (fixture->window->state_view), ==,
+                   ms_event_get_string (auth, "state"));
+
   ms_main_window_set_selected_seq (fixture->window, 0);
   g_assert_null (ms_inspector_get_event (inspector));
+  g_assert_null (ms_state_view_get_protocol (fixture->window->state_view));
 }
 
 static void
