@@ -38,6 +38,17 @@ struct _MsServerConnection {
   GString *held_output;       /* non-NULL while MsSessionOutput.hold is in force */
   gboolean close_requested;   /* MsSessionOutput.close was called */
   guint hold_source;
+  /* The step gate (DESIGN.md "Step mode"): while `step_mode` is set, each
+   * command line waits in `step_line` until ms_server_step() or
+   * ms_server_continue(), with input paused, so at most one line waits. */
+  gboolean step_mode;
+  char *step_line;            /* NULL when no command is pending */
+  gsize step_len;
+  MsLineFlags step_flags;
+  /* The last line the session sent asked for more (SMTP 334, POP3/IMAP
+   * "+ "): the next input line belongs to the current command (an AUTH
+   * response, the rest of an IMAP command), so the gate lets it pass. */
+  gboolean continuation_sent;
 };
 
 typedef struct {
@@ -81,6 +92,10 @@ struct _MsServer {
   GHashTable *imap_recent;     /* char * key -> GUINT_TO_POINTER (uid) */
   GHashTable *imap_changed;    /* set of char * key */
   guint imap_notify_source;
+  /* Step mode (ms_server_set_step_mode () with session NULL): every session,
+   * including those that open later, starts in step mode. */
+  gboolean step_all;
+  GPtrArray *breakpoints;     /* of char * upper-case verbs */
 };
 
 /* The output table every protocol's session is given; its data is the

@@ -144,6 +144,27 @@ _ms_server_connection_event (MsServerConnection *connection,
   return event;
 }
 
+/* Whether the last line in `bytes` asks the client for more: "334" (SMTP
+ * AUTH, RFC 4954 §4) or "+" then a space or the line end (POP3 AUTH,
+ * RFC 5034 §4; IMAP, RFC 3501 §7.5). "+OK" is not one. */
+static gboolean
+is_continuation_request (const char *bytes,
+                         gsize len)
+{
+  gsize start = bytes[len - 1] == '\n' ? len - 1 : len;
+  const char *line;
+  gsize n;
+
+  while (start > 0 && bytes[start - 1] != '\n')
+    start--;
+  line = bytes + start;
+  n = len - start;
+  if (n >= 3 && memcmp (line, "334", 3) == 0)
+    return TRUE;
+  return n >= 1 && line[0] == '+' && (n == 1 || line[1] == ' ' || line[1] == '\r' ||
+                                      line[1] == '\n');
+}
+
 static void
 output_send (gpointer data,
              const char *bytes,
@@ -151,6 +172,8 @@ output_send (gpointer data,
 {
   MsServerConnection *connection = data;
 
+  if (len > 0)
+    connection->continuation_sent = is_continuation_request (bytes, len);
   if (connection->held_output != NULL)
     g_string_append_len (connection->held_output, bytes, len);
   else
@@ -202,7 +225,7 @@ connection_release (MsServerConnection *connection)
   ms_conn_write (connection->conn, held->str, held->len);
   if (connection->close_requested)
     ms_conn_close_after_flush (connection->conn);
-  else
+  else if (connection->step_line == NULL)
     ms_conn_resume (connection->conn);
 }
 
@@ -294,6 +317,181 @@ const MsSessionOutput _ms_server_session_output = {
   output_read_bytes,
 };
 
+/* --- the step gate (DESIGN.md "Step mode") --- */
+
+#define STEP_VERB_MAX 32
+
+/* The command's verb in upper case, or NULL if the line has none: the first
+ * word, or for IMAP the word after the tag (RFC 3501 §2.2.1). */
+static char *
+line_verb (MsServerConnection *connection,
+           const char *line,
+           gsize len)
+{
+  const char *start = line;
+  const char *end = line + len;
+  const char *word_end;
+
+  if (connection->ops == &_ms_server_imap_ops)
+    {
+      const char *space = memchr (line, ' ', len);
+
+      if (space == NULL)
+        return NULL;
+      start = space + 1;
+    }
+  for (word_end = start; word_end < end && *word_end != ' '; word_end++)
+    if (!g_ascii_isalpha (*word_end))
+      return NULL;
+  if (word_end == start || word_end - start > STEP_VERB_MAX)
+    return NULL;
+  return g_ascii_strup (start, word_end - start);
+}
+
+static gboolean
+verb_is_secret (const char *verb)
+{
+  static const char * const secret_verbs[] = {
+    "PASS", "APOP", "AUTH", "AUTHENTICATE", "LOGIN",
+  };
+
+  for (gsize i = 0; verb != NULL && i < G_N_ELEMENTS (secret_verbs); i++)
+    if (strcmp (verb, secret_verbs[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_breakpoint (MsServer *server,
+               const char *verb)
+{
+  for (guint i = 0; verb != NULL && i < server->breakpoints->len; i++)
+    if (strcmp (verb, server->breakpoints->pdata[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The `step` event for the pending line. The gate masks more than the
+ * sessions do: the whole text of a line that carries credentials (PASS,
+ * APOP, AUTH, AUTHENTICATE, LOGIN), not only the arguments; the `verb`
+ * member still names the command. */
+static void
+emit_step_event (MsServerConnection *connection,
+                 const char *gate,
+                 const char *by)
+{
+  MsTraceBus *bus = connection->server->bus;
+  g_autofree char *verb = NULL;
+  MsEvent *event;
+
+  if (!ms_trace_bus_is_active (bus))
+    return;
+  verb = line_verb (connection, connection->step_line, connection->step_len);
+  event = _ms_server_connection_event (connection, MS_EVENT_STEP);
+  /* Not `state`: that member names the session's state in every event. */
+  ms_event_set_string (event, "gate", gate);
+  ms_event_set_string (event, "state", connection->ops->state_name (connection->session));
+  if (verb_is_secret (verb))
+    {
+      ms_event_set_bool (event, "secret", TRUE);
+      if (ms_trace_bus_get_reveal_secrets (bus))
+        ms_event_set_bytes_text (event, "text", connection->step_line, connection->step_len);
+      else
+        ms_event_set_string (event, "text", ms_trace_bus_mask (bus, connection->step_line));
+    }
+  else
+    ms_event_set_bytes_text (event, "text", connection->step_line, connection->step_len);
+  if (verb != NULL)
+    ms_event_set_string (event, "verb", verb);
+  if (by != NULL)
+    ms_event_set_string (event, "by", by);
+  ms_trace_bus_emit (bus, event);
+}
+
+/* The protocol's idle timeout, as its glue set it at session_new. */
+static guint
+connection_idle_timeout (MsServerConnection *connection)
+{
+  MsServer *server = connection->server;
+
+  if (connection->ops == &_ms_server_pop3_ops)
+    return server->pop3_idle_timeout_s;
+  if (connection->ops == &_ms_server_imap_ops)
+    return server->imap_idle_timeout_s;
+  return server->idle_timeout_s;
+}
+
+/* Whether the gate holds `line`: in step mode, or at a breakpoint (which
+ * puts the session in step mode). Only commands are held: the lines of an
+ * SMTP message (RFC 5321 §4.1.1.4) and a line that answers a continuation
+ * request (an AUTH response, the rest of an IMAP command after a literal)
+ * belong to the command already released, and pass. */
+static gboolean
+gate_should_hold (MsServerConnection *connection,
+                  const char *line,
+                  gsize len,
+                  const char **by_r)
+{
+  MsServer *server = connection->server;
+  g_autofree char *verb = NULL;
+
+  if (!connection->step_mode && server->breakpoints->len == 0)
+    return FALSE;
+  if (connection->continuation_sent ||
+      strcmp (connection->ops->state_name (connection->session), "data") == 0)
+    return FALSE;
+  if (connection->step_mode)
+    {
+      *by_r = NULL;
+      return TRUE;
+    }
+  verb = line_verb (connection, line, len);
+  if (!is_breakpoint (server, verb))
+    return FALSE;
+  connection->step_mode = TRUE;
+  *by_r = "breakpoint";
+  return TRUE;
+}
+
+static void
+gate_hold (MsServerConnection *connection,
+           const char *line,
+           gsize len,
+           MsLineFlags flags,
+           const char *by)
+{
+  g_assert (connection->step_line == NULL);
+  connection->step_line = g_memdup2 (line, len + 1);
+  connection->step_len = len;
+  connection->step_flags = flags;
+  /* One line at a time: the socket buffers the rest, and the client waits. */
+  ms_conn_pause (connection->conn);
+  /* A lecturer may take minutes over a step: no autologout meanwhile. */
+  ms_conn_set_idle_timeout (connection->conn, 0);
+  emit_step_event (connection, "held", by);
+}
+
+/* Gives the pending line to the session. The `released` event comes first,
+ * so the trace reads held, released, then the command, its store changes
+ * and its reply. */
+static void
+gate_release (MsServerConnection *connection,
+              const char *by)
+{
+  g_autofree char *line = NULL;
+
+  g_assert (connection->step_line != NULL);
+  emit_step_event (connection, "released", by);
+  line = g_steal_pointer (&connection->step_line);
+  ms_conn_set_idle_timeout (connection->conn, connection_idle_timeout (connection));
+  connection->ops->feed_line (connection->session, line, connection->step_len,
+                              connection->step_flags);
+  /* A hold the command started (group commit, password delay) resumes
+   * input when it ends; so does a close. */
+  if (connection->held_output == NULL && !connection->close_requested)
+    ms_conn_resume (connection->conn);
+}
+
 static void
 conn_line_cb (MsConn *conn,
               const char *line,
@@ -302,6 +500,13 @@ conn_line_cb (MsConn *conn,
               gpointer user_data)
 {
   MsServerConnection *connection = user_data;
+  const char *by = NULL;
+
+  if (gate_should_hold (connection, line, len, &by))
+    {
+      gate_hold (connection, line, len, flags, by);
+      return;
+    }
   connection->ops->feed_line (connection->session, line, len, flags);
 }
 
@@ -361,6 +566,7 @@ connection_free (MsServerConnection *connection)
   g_clear_handle_id (&connection->hold_source, g_source_remove);
   if (connection->held_output != NULL)
     g_string_free (connection->held_output, TRUE);
+  g_free (connection->step_line);
   if (connection->session != NULL)
     connection->ops->session_free (connection->session);
   g_clear_pointer (&connection->conn, ms_conn_unref);
@@ -432,6 +638,7 @@ incoming_cb (GSocketService *service,
                                                                                ops->proto)
                                                : g_strdup (ops->proto);
   connection->conn = ms_conn_new (socket_connection, &limits, &conn_callbacks, connection);
+  connection->step_mode = server->step_all;
   g_hash_table_add (server->connections, connection);
   connection->session = ops->session_new (connection);
 
@@ -501,6 +708,7 @@ ms_server_new (const MsServerConfig *config,
   server->pop3_last_login = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   server->bus = bus != NULL ? ms_trace_bus_ref (bus) : NULL;
   server->awaiting_sync = g_ptr_array_new ();
+  server->breakpoints = g_ptr_array_new_with_free_func (g_free);
   server->connections = g_hash_table_new_full (NULL, NULL,
                                                (GDestroyNotify) connection_free, NULL);
   for (guint i = 0; i < MS_N_LISTENERS; i++)
@@ -671,6 +879,7 @@ ms_server_free (MsServer *server)
     }
   g_hash_table_steal_all (server->connections);
   g_hash_table_unref (server->connections);
+  g_clear_pointer (&server->breakpoints, g_ptr_array_unref);
   g_clear_pointer (&server->pop3_locks, g_hash_table_unref);
   g_clear_pointer (&server->pop3_last_login, g_hash_table_unref);
   _ms_server_imap_clear (server);
@@ -785,4 +994,107 @@ ms_server_set_apop_secret (MsServer *server,
 
   name = g_ascii_strdown (user, -1);
   return ms_auth_set_apop_secret (server->auth, name, secret, error);
+}
+
+/* --- step mode --- */
+
+static MsServerConnection *
+find_connection (MsServer *server,
+                 const char *session_id)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, server->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      MsServerConnection *connection = key;
+
+      if (strcmp (connection->session_id, session_id) == 0)
+        return connection;
+    }
+  return NULL;
+}
+
+static void
+connection_set_step_mode (MsServerConnection *connection,
+                          gboolean on,
+                          const char *by)
+{
+  connection->step_mode = on;
+  if (!on && connection->step_line != NULL)
+    gate_release (connection, by);
+}
+
+static void
+set_step_mode (MsServer *server,
+               const char *session_id,
+               gboolean on,
+               const char *by)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  if (session_id != NULL)
+    {
+      MsServerConnection *connection = find_connection (server, session_id);
+
+      if (connection != NULL)
+        connection_set_step_mode (connection, on, by);
+      return;
+    }
+
+  server->step_all = on;
+  /* Releasing feeds a session, which never frees a connection at once (MsConn
+   * reports `closed` from an idle source), so the iteration stays valid. */
+  g_hash_table_iter_init (&iter, server->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    connection_set_step_mode (key, on, by);
+}
+
+void
+ms_server_set_step_mode (MsServer *server,
+                         const char *session_id,
+                         gboolean on)
+{
+  g_return_if_fail (server != NULL);
+  set_step_mode (server, session_id, on, "continue");
+}
+
+gboolean
+ms_server_step (MsServer *server,
+                const char *session_id)
+{
+  MsServerConnection *connection;
+
+  g_return_val_if_fail (server != NULL && session_id != NULL, FALSE);
+
+  connection = find_connection (server, session_id);
+  if (connection == NULL || connection->step_line == NULL)
+    return FALSE;
+  gate_release (connection, "step");
+  return TRUE;
+}
+
+void
+ms_server_continue (MsServer *server,
+                    const char *session_id)
+{
+  g_return_if_fail (server != NULL);
+  set_step_mode (server, session_id, FALSE, "continue");
+}
+
+void
+ms_server_add_breakpoint (MsServer *server,
+                          const char *verb)
+{
+  g_return_if_fail (server != NULL && verb != NULL);
+  g_ptr_array_add (server->breakpoints, g_ascii_strup (verb, -1));
+}
+
+void
+ms_server_clear_breakpoints (MsServer *server)
+{
+  g_return_if_fail (server != NULL);
+  g_ptr_array_set_size (server->breakpoints, 0);
 }

@@ -89,6 +89,29 @@ gboolean ms_server_set_password (MsServer *server, const char *user, const char 
 gboolean ms_server_set_apop_secret (MsServer *server, const char *user, const char *secret,
                                     GError **error);
 
+/* Step mode (DESIGN.md "Step mode"). While a session is in step mode, each
+ * command line it receives waits in the step gate, pending, and a `step`
+ * event with state "held" is emitted (docs/trace-format.md); the session
+ * sees the line only when it is released. Lines inside SMTP DATA and IMAP
+ * literal bytes are not held. Other sessions run on; the idle timeout of a
+ * session with a pending line is suspended.
+ *
+ * `session_id` is the trace's `session` ("smtp-1"); NULL means every
+ * session, including those that open later. Turning step mode off releases
+ * what waits, as ms_server_continue() does. */
+void ms_server_set_step_mode (MsServer *server, const char *session_id, gboolean on);
+/* Releases the pending command of that session to the session, which then
+ * processes it and replies; the next command is held again. FALSE when no
+ * command is pending (or there is no such session). */
+gboolean ms_server_step (MsServer *server, const char *session_id);
+/* Leaves step mode for that session (NULL: for all) and releases what waits. */
+void ms_server_continue (MsServer *server, const char *session_id);
+/* A breakpoint on a command verb ("RCPT", "DELE", "FETCH"; matched without
+ * regard to case): a session not in step mode that receives such a command
+ * enters step mode with it pending. Reply codes are not supported yet. */
+void ms_server_add_breakpoint (MsServer *server, const char *verb);
+void ms_server_clear_breakpoints (MsServer *server);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsServer, ms_server_free)
 
 G_END_DECLS

@@ -598,6 +598,307 @@ test_too_many_connections (void)
   remove_tree (dir);
 }
 
+/* --- step mode --- */
+
+/* What the bus says about the gate and the commands the sessions saw, one
+ * string per event: "held smtp-1 RCPT", "released smtp-1 RCPT step",
+ * "command smtp-1 RCPT". */
+typedef struct {
+  GPtrArray *log;
+  char *last_held_session;
+  char *last_held_text;
+  gboolean last_held_secret;
+  guint n_held;
+} StepRecorder;
+
+static void
+step_recorder_cb (const MsEvent *event,
+                  gpointer user_data)
+{
+  StepRecorder *recorder = user_data;
+  const char *session = ms_event_get_string (event, "session");
+  const char *verb = ms_event_get_string (event, "verb");
+
+  if (event->kind == MS_EVENT_STEP)
+    {
+      const char *state = ms_event_get_string (event, "gate");
+      const char *by = ms_event_get_string (event, "by");
+
+      g_ptr_array_add (recorder->log, g_strdup_printf ("%s %s %s%s%s", state, session,
+                                                       verb != NULL ? verb : "-",
+                                                       by != NULL ? " " : "",
+                                                       by != NULL ? by : ""));
+      if (g_strcmp0 (state, "held") == 0)
+        {
+          g_free (recorder->last_held_session);
+          recorder->last_held_session = g_strdup (session);
+          g_free (recorder->last_held_text);
+          recorder->last_held_text = g_strdup (ms_event_get_string (event, "text"));
+          recorder->last_held_secret = ms_event_get_bool (event, "secret", FALSE);
+          recorder->n_held++;
+        }
+    }
+  else if (event->kind == MS_EVENT_COMMAND)
+    g_ptr_array_add (recorder->log, g_strdup_printf ("command %s %s", session,
+                                                     verb != NULL ? verb : "-"));
+}
+
+static void
+step_recorder_clear (StepRecorder *recorder)
+{
+  g_ptr_array_unref (recorder->log);
+  g_free (recorder->last_held_session);
+  g_free (recorder->last_held_text);
+}
+
+static gint
+log_index (StepRecorder *recorder,
+           const char *entry)
+{
+  guint index;
+
+  return g_ptr_array_find_with_equal_func (recorder->log, entry, g_str_equal, &index)
+         ? (gint) index : -1;
+}
+
+/* Waits until the gate holds one more line; returns its session (borrowed). */
+static const char *
+wait_for_held (StepRecorder *recorder,
+               guint n_held_before)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (recorder->n_held == n_held_before)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (500);
+    }
+  return recorder->last_held_session;
+}
+
+/* Gives the server time to answer, then checks that it did not. */
+static void
+assert_no_reply (LineClient *line_client)
+{
+  char buffer[256];
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (500);
+    }
+  g_assert_cmpuint (line_client->input->len, ==, 0);
+  g_assert_cmpint (g_socket_receive (line_client->socket, buffer, sizeof buffer, NULL, &error),
+                   ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+}
+
+/* Sends `command` (unless NULL) and checks the start of the one-line reply. */
+static void
+send_expect (LineClient *line_client,
+             const char *command,
+             const char *expected)
+{
+  g_autofree char *reply = NULL;
+
+  if (command != NULL)
+    line_client_send (line_client, command);
+  reply = line_client_read (line_client, FALSE);
+  if (!g_str_has_prefix (reply, expected))
+    g_error ("after \"%s\": expected \"%s...\", got \"%s\"",
+             command != NULL ? command : "(nothing sent)", expected, reply);
+}
+
+/* Sends a command the gate must hold: no reply until Step, then `expected`.
+ * Returns the session id (owned). */
+static char *
+step_exchange (MsServer *server,
+               StepRecorder *recorder,
+               LineClient *line_client,
+               const char *command,
+               const char *expected)
+{
+  char *session;
+
+  line_client_send (line_client, command);
+  session = g_strdup (wait_for_held (recorder, recorder->n_held));
+  assert_no_reply (line_client);
+  g_assert_true (ms_server_step (server, session));
+  /* One command was pending, and it is gone. */
+  g_assert_false (ms_server_step (server, session));
+  send_expect (line_client, NULL, expected);
+  return session;
+}
+
+static void
+smtp_send_body (LineClient *line_client)
+{
+  line_client_send (line_client, "Subject: step\r\n\r\nheld and released");
+  send_expect (line_client, ".", "250 ");
+  send_expect (line_client, "QUIT", "221 ");
+}
+
+static void
+test_step_smtp (Fixture *fixture,
+                gconstpointer user_data)
+{
+  MsServer *alpha = fixture->alpha;
+  guint16 port = ms_server_get_port (alpha, MS_LISTENER_SMTP);
+  StepRecorder recorder = { g_ptr_array_new_with_free_func (g_free), NULL, NULL, FALSE, 0 };
+  guint id = ms_trace_bus_subscribe (fixture->bus, step_recorder_cb, &recorder, NULL);
+  g_autofree char *first_id = NULL;
+  g_autofree char *held_rcpt = NULL;
+  g_autofree char *released_rcpt = NULL;
+  g_autofree char *command_rcpt = NULL;
+  const char *second_id;
+  LineClient *first;
+  LineClient *second;
+
+  g_test_summary ("Step mode holds each SMTP command, and nothing of it reaches the store "
+                  "or the wire until Step; other sessions run on; Continue lets it run.");
+  ms_server_set_step_mode (alpha, NULL, TRUE);
+  first = line_client_connect (port);
+  /* The greeting is the server's own: the gate holds only what comes in. */
+  send_expect (first, NULL, "220 ");
+  first_id = step_exchange (alpha, &recorder, first, "HELO client.test", "250 ");
+  g_free (step_exchange (alpha, &recorder, first, "MAIL FROM:<bob@beta.test>", "250 "));
+
+  /* RCPT waits: no reply, and the session has not seen it (no command event). */
+  line_client_send (first, "RCPT TO:<alice@alpha.test>");
+  g_assert_cmpstr (wait_for_held (&recorder, recorder.n_held), ==, first_id);
+  g_assert_cmpstr (recorder.last_held_text, ==, "RCPT TO:<alice@alpha.test>");
+  g_assert_false (recorder.last_held_secret);
+  assert_no_reply (first);
+  held_rcpt = g_strdup_printf ("held %s RCPT", first_id);
+  released_rcpt = g_strdup_printf ("released %s RCPT step", first_id);
+  command_rcpt = g_strdup_printf ("command %s RCPT", first_id);
+  g_assert_cmpint (log_index (&recorder, held_rcpt), >=, 0);
+  g_assert_cmpint (log_index (&recorder, command_rcpt), ==, -1);
+
+  /* A second session, let go with Continue, delivers while the first waits. */
+  second = line_client_connect (port);
+  send_expect (second, NULL, "220 ");
+  line_client_send (second, "HELO other.test");
+  second_id = wait_for_held (&recorder, recorder.n_held);
+  g_assert_cmpstr (second_id, !=, first_id);
+  ms_server_continue (alpha, second_id);
+  send_expect (second, NULL, "250 ");
+  send_expect (second, "MAIL FROM:<bob@beta.test>", "250 ");
+  send_expect (second, "RCPT TO:<alice@alpha.test>", "250 ");
+  send_expect (second, "DATA", "354 ");
+  smtp_send_body (second);
+  line_client_free (second);
+  g_assert_cmpuint (wait_for_messages (alpha, "alice", 1), ==, 1);
+  assert_no_reply (first);
+  g_assert_cmpint (log_index (&recorder, command_rcpt), ==, -1);
+
+  /* Step: the command, then its reply. */
+  g_assert_true (ms_server_step (alpha, first_id));
+  send_expect (first, NULL, "250 ");
+  g_assert_cmpint (log_index (&recorder, held_rcpt), <, log_index (&recorder, released_rcpt));
+  g_assert_cmpint (log_index (&recorder, released_rcpt), <, log_index (&recorder, command_rcpt));
+
+  /* Continue: the rest runs without the gate, and the message lands. */
+  ms_server_continue (alpha, first_id);
+  send_expect (first, "DATA", "354 ");
+  smtp_send_body (first);
+  line_client_free (first);
+  g_assert_cmpuint (wait_for_messages (alpha, "alice", 2), ==, 2);
+
+  ms_trace_bus_unsubscribe (fixture->bus, id);
+  step_recorder_clear (&recorder);
+}
+
+static void
+test_step_breakpoint (Fixture *fixture,
+                      gconstpointer user_data)
+{
+  MsServer *alpha = fixture->alpha;
+  StepRecorder recorder = { g_ptr_array_new_with_free_func (g_free), NULL, NULL, FALSE, 0 };
+  guint id = ms_trace_bus_subscribe (fixture->bus, step_recorder_cb, &recorder, NULL);
+  g_autofree char *held = NULL;
+  g_autofree char *session = NULL;
+  LineClient *client;
+
+  g_test_summary ("A breakpoint on a verb holds that command of a session not in step mode "
+                  "and puts the session in step mode.");
+  ms_server_add_breakpoint (alpha, "rcpt");
+  client = line_client_connect (ms_server_get_port (alpha, MS_LISTENER_SMTP));
+  send_expect (client, NULL, "220 ");
+  send_expect (client, "HELO client.test", "250 ");
+  send_expect (client, "MAIL FROM:<bob@beta.test>", "250 ");
+  g_assert_cmpuint (recorder.n_held, ==, 0);
+
+  session = step_exchange (alpha, &recorder, client, "RCPT TO:<alice@alpha.test>", "250 ");
+  held = g_strdup_printf ("held %s RCPT breakpoint", session);
+  g_assert_cmpint (log_index (&recorder, held), >=, 0);
+  /* Stepping on: the next command is held too. */
+  g_free (step_exchange (alpha, &recorder, client, "DATA", "354 "));
+  g_assert_cmpuint (wait_for_messages (alpha, "alice", 0), ==, 0);
+
+  /* Cleared, and out of step mode, a later RCPT runs straight through. */
+  ms_server_clear_breakpoints (alpha);
+  ms_server_continue (alpha, session);
+  smtp_send_body (client);
+  line_client_free (client);
+  g_assert_cmpuint (wait_for_messages (alpha, "alice", 1), ==, 1);
+  g_assert_cmpuint (recorder.n_held, ==, 2);
+
+  ms_trace_bus_unsubscribe (fixture->bus, id);
+  step_recorder_clear (&recorder);
+}
+
+static void
+test_step_pop3 (Fixture *fixture,
+                gconstpointer user_data)
+{
+  static const char stored[] = "Subject: step\r\n\r\ndelete me\r\n";
+  MsServer *alpha = fixture->alpha;
+  StepRecorder recorder = { g_ptr_array_new_with_free_func (g_free), NULL, NULL, FALSE, 0 };
+  guint id = ms_trace_bus_subscribe (fixture->bus, step_recorder_cb, &recorder, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) left = NULL;
+  g_autofree char *session = NULL;
+  LineClient *client;
+
+  g_test_summary ("With step mode on, a POP3 QUIT waits in the gate and the deleted "
+                  "message stays on disk until Step releases it.");
+  g_assert_true (ms_store_deliver (ms_server_get_store (alpha), "alice", "INBOX",
+                                   (const guint8 *) stored, strlen (stored), NULL, 0, NULL,
+                                   &error));
+  g_assert_no_error (error);
+  ms_server_set_step_mode (alpha, NULL, TRUE);
+  client = line_client_connect (ms_server_get_port (alpha, MS_LISTENER_POP3));
+  g_free (line_client_read (client, FALSE));
+  session = step_exchange (alpha, &recorder, client, "USER alice", "+OK ");
+
+  /* The password is masked in the gate's event, as in the command event. */
+  g_free (step_exchange (alpha, &recorder, client, "PASS alicepw", "+OK "));
+  g_assert_true (recorder.last_held_secret);
+  g_assert_null (strstr (recorder.last_held_text, "alicepw"));
+
+  g_free (step_exchange (alpha, &recorder, client, "DELE 1", "+OK "));
+  line_client_send (client, "QUIT");
+  g_assert_cmpstr (wait_for_held (&recorder, recorder.n_held), ==, session);
+  assert_no_reply (client);
+  left = ms_store_list (ms_server_get_store (alpha), "alice", "INBOX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (left->len, ==, 1);
+  g_clear_pointer (&left, g_ptr_array_unref);
+
+  g_assert_true (ms_server_step (alpha, session));
+  send_expect (client, NULL, "+OK ");
+  line_client_free (client);
+  left = ms_store_list (ms_server_get_store (alpha), "alice", "INBOX", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (left->len, ==, 0);
+
+  ms_trace_bus_unsubscribe (fixture->bus, id);
+  step_recorder_clear (&recorder);
+}
+
 int
 main (int argc,
       char **argv)
@@ -616,6 +917,12 @@ main (int argc,
               fixture_set_up, test_pop3_retr_dele_quit, fixture_tear_down);
   g_test_add ("/server/server/pop3-drop-keeps-mail", Fixture, NULL,
               fixture_set_up, test_pop3_drop_keeps_mail, fixture_tear_down);
+  g_test_add ("/server/step/smtp-rcpt-held", Fixture, NULL,
+              fixture_set_up, test_step_smtp, fixture_tear_down);
+  g_test_add ("/server/step/breakpoint-verb", Fixture, NULL,
+              fixture_set_up, test_step_breakpoint, fixture_tear_down);
+  g_test_add ("/server/step/pop3-quit-held", Fixture, NULL,
+              fixture_set_up, test_step_pop3, fixture_tear_down);
   g_test_add_func ("/server/world/demo", test_demo_world);
   g_test_add_func ("/server/server/too-many-connections", test_too_many_connections);
 
