@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ms-trace-port.h"
 #include "ms-trace-recorder.h"
 #include "ms-world.h"
 
@@ -22,6 +23,9 @@ typedef struct {
   char *listen;
   int ports[MS_N_LISTENERS];
   char *trace_file;
+  int trace_port;             /* 0: off */
+  char *trace_listen;
+  char *trace_token;
   gboolean reveal_secrets;
   gboolean imap_login_needs_tls;
   gint64 max_message_size;
@@ -95,6 +99,12 @@ imaps_port_cb (const char *name, const char *value, gpointer data, GError **erro
   return parse_port (name, value, &options.ports[MS_LISTENER_IMAPS], error);
 }
 
+static gboolean
+trace_port_cb (const char *name, const char *value, gpointer data, GError **error)
+{
+  return parse_port (name, value, &options.trace_port, error);
+}
+
 static const GOptionEntry entries[] = {
   { "demo", 0, 0, G_OPTION_ARG_NONE, &options.demo,
     "Run the demo world: alpha.test and beta.test, routing to each other", NULL },
@@ -138,6 +148,15 @@ static const GOptionEntry entries[] = {
     "The largest message accepted, in bytes (default 10485760)", "BYTES" },
   { "trace", 't', 0, G_OPTION_ARG_FILENAME, &options.trace_file,
     "Record every event as JSON Lines (see docs/trace-format.md)", "FILE" },
+  { "trace-port", 0, 0, G_OPTION_ARG_CALLBACK, trace_port_cb,
+    "Serve the live trace and step controls to viewers (mailscope --attach) on PORT "
+    "(default 0: off; see docs/trace-format.md)", "PORT" },
+  { "trace-listen", 0, 0, G_OPTION_ARG_STRING, &options.trace_listen,
+    "The IP address of the trace port (default: 127.0.0.1); any other than a loopback "
+    "address needs --trace-token", "ADDR" },
+  { "trace-token", 0, 0, G_OPTION_ARG_STRING, &options.trace_token,
+    "The token a viewer must give to attach (or set MAILSCOPE_TRACE_TOKEN). "
+    "Not encryption: the trace port has no TLS", "TOKEN" },
   { "reveal-secrets", 0, 0, G_OPTION_ARG_NONE, &options.reveal_secrets,
     "Show AUTH data and passwords in the trace instead of masking them", NULL },
   { "password", 0, 0, G_OPTION_ARG_STRING, &options.password,
@@ -312,6 +331,7 @@ main (int argc,
   g_autoptr(MsTraceBus) bus = NULL;
   g_autoptr(MsTraceRecorder) recorder = NULL;
   g_autoptr(MsWorld) world = NULL;
+  g_autoptr(MsTracePort) trace_port = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *data_dir = NULL;
   g_autofree char *summary = NULL;
@@ -435,6 +455,28 @@ main (int argc,
         ms_server_add_route (ms_world_get_servers (world)->pdata[s], domain, host, port);
     }
 
+  /* Before the servers listen, so that a bad --trace-listen or a missing
+   * token stops us before anything is served. No viewer can attach before
+   * the main loop runs. */
+  if (options.trace_port > 0)
+    {
+      /* From the environment, the token stays out of `ps` listings. */
+      if (options.trace_token == NULL)
+        options.trace_token = g_strdup (g_getenv ("MAILSCOPE_TRACE_TOKEN"));
+      trace_port = ms_trace_port_new (world, bus, options.trace_listen, options.trace_port,
+                                      options.trace_token, &error);
+      if (trace_port == NULL)
+        {
+          g_printerr ("mailscope-server: %s\n", error->message);
+          return 1;
+        }
+    }
+  else if (options.trace_listen != NULL || options.trace_token != NULL)
+    {
+      g_printerr ("mailscope-server: --trace-listen and --trace-token need --trace-port\n");
+      return 2;
+    }
+
   if (!ms_world_start (world, &error))
     {
       g_printerr ("mailscope-server: %s\n", error->message);
@@ -454,6 +496,11 @@ main (int argc,
   if (options.trace_file != NULL)
     g_print ("Recording the trace to %s%s\n", options.trace_file,
              options.reveal_secrets ? " (secrets revealed)" : "");
+  if (trace_port != NULL)
+    g_print ("Trace port on %s:%u%s\n",
+             options.trace_listen ? options.trace_listen : "127.0.0.1",
+             ms_trace_port_get_port (trace_port),
+             options.trace_token && *options.trace_token ? " (token needed)" : "");
   g_print ("Ready. Press Ctrl-C to stop.\n");
 
   loop = g_main_loop_new (NULL, FALSE);
@@ -461,6 +508,7 @@ main (int argc,
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   g_main_loop_run (loop);
 
+  g_clear_pointer (&trace_port, ms_trace_port_free);
   ms_world_stop (world);
   /* Let the 421 replies go out before the sockets close. */
   for (int i = 0; i < 50 && g_main_context_iteration (NULL, FALSE); i++)

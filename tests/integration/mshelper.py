@@ -172,7 +172,7 @@ class Server:
     def __init__(self, test_dir, domain, users=(), routes=(), trace=None,
                  reveal_secrets=False, max_message_size=None, data_dir=None,
                  smtp=True, submission=True, smtps=True, ports=None, extra_args=(),
-                 imap=False):
+                 imap=False, trace_port=False):
         self.domain = domain
         # More command-line flags, as given (e.g. --apop-secret, --pop3-expire).
         self.extra_args = list(extra_args)
@@ -197,6 +197,9 @@ class Server:
             if imap:
                 ports["imap"] = free_port()
                 ports["imaps"] = free_port()
+            # Opt-in too: the trace port (docs/trace-format.md).
+            if trace_port:
+                ports["trace"] = free_port()
         self.ports = dict(ports)
         self.log_path = os.path.join(test_dir, "%s-%d.log" % (domain, time.monotonic_ns()))
         self.process = None
@@ -232,6 +235,10 @@ class Server:
         return self.ports["imaps"]
 
     @property
+    def trace_port(self):
+        return self.ports["trace"]
+
+    @property
     def cert_path(self):
         """The self-signed certificate the server makes on its first start
         (common/ms-tls.c), for clients that verify (mbsync)."""
@@ -259,6 +266,8 @@ class Server:
             # off, rather than on its default ports that every test process
             # would fight over.
             argv += ["--imap-port", "0", "--imaps-port", "0"]
+        if self.ports.get("trace"):
+            argv += ["--trace-port", str(self.ports["trace"])]
         for user in self.users:
             argv += ["--user", user]
         for route in self.routes:
