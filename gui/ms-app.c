@@ -19,11 +19,12 @@ struct _MsApp
   char *data_dir;
   char *trace_file;
   char *screenshot;
+  gboolean presentation;
   int exit_status;
 
   MsTraceBus *bus;
   MsWorld *world;
-  MsMainWindow *window;   /* borrowed: GTK holds it */
+  MsMainWindow *window;   /* borrowed: GTK holds it; a weak pointer */
 };
 
 G_DEFINE_FINAL_TYPE (MsApp, ms_app, ADW_TYPE_APPLICATION)
@@ -37,6 +38,9 @@ static const GOptionEntry entries[] = {
     "the demo world; read only", "FILE" },
   { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
     "Render the main window to a PNG once its views are filled, then quit", "FILE" },
+  { "presentation", 0, 0, G_OPTION_ARG_NONE, NULL,
+    "Start in presentation mode: larger text, stronger contrast, a zoomed diagram "
+    "(F11 toggles it)", NULL },
   { "version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version and exit", NULL },
   { NULL }
 };
@@ -60,6 +64,7 @@ ms_app_handle_local_options (GApplication *application,
     self->data_dir = g_build_filename (g_get_user_data_dir (), "mailscope", "demo", NULL);
   g_variant_dict_lookup (options, "trace-file", "^ay", &self->trace_file);
   g_variant_dict_lookup (options, "screenshot", "^ay", &self->screenshot);
+  self->presentation = g_variant_dict_contains (options, "presentation");
   if (self->trace_file != NULL && data_dir != NULL)
     {
       g_printerr ("mailscope: --data-dir is for the demo world; a --trace-file replay "
@@ -102,6 +107,7 @@ start_demo (MsApp *self)
    * folders the first run creates. */
   self->window = ms_main_window_new_for_bus (GTK_APPLICATION (self), self->bus,
                                              "demo: alpha.test + beta.test");
+  g_object_add_weak_pointer (G_OBJECT (self->window), (gpointer *) &self->window);
   gtk_window_present (GTK_WINDOW (self->window));
   self->world = ms_world_new_demo (self->data_dir, NULL, self->bus, &error);
   if (self->world == NULL || !ms_world_start (self->world, &error))
@@ -118,6 +124,8 @@ start_demo (MsApp *self)
   servers = ms_world_get_servers (self->world);
   for (guint i = 0; i < servers->len; i++)
     ms_server_emit_snapshot (servers->pdata[i]);
+  /* Step mode and breakpoints act on the servers themselves. */
+  ms_main_window_set_world (self->window, self->world);
   summary = ms_world_describe (self->world, TRUE);
   g_print ("Mailscope %s demo world\n%s", PACKAGE_VERSION, summary);
   return TRUE;
@@ -128,14 +136,24 @@ screenshot_cb (gpointer user_data)
 {
   MsApp *self = user_data;
   GtkWidget *widget = GTK_WIDGET (self->window);
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  int width, height;
+  g_autoptr(GdkPaintable) paintable = NULL;
   g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
   g_autoptr(GskRenderNode) node = NULL;
   g_autoptr(GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
+  GskRenderer *renderer;
 
+  if (widget == NULL)
+    {
+      /* Closed before the delay ran out: nothing to render. */
+      self->exit_status = 1;
+      g_application_quit (G_APPLICATION (self));
+      return G_SOURCE_REMOVE;
+    }
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
+  paintable = gtk_widget_paintable_new (widget);
+  renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
   gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
   node = gtk_snapshot_to_node (snapshot);
   if (node == NULL || renderer == NULL)
@@ -180,10 +198,14 @@ ms_app_activate (GApplication *application)
           fail (self, "The trace could not be read", error->message);
           return;
         }
+      g_object_add_weak_pointer (G_OBJECT (self->window), (gpointer *) &self->window);
       gtk_window_present (GTK_WINDOW (self->window));
     }
   else if (!start_demo (self))
     return;
+
+  if (self->presentation)
+    ms_main_window_set_presentation (self->window, TRUE);
 
   if (self->screenshot != NULL)
     g_timeout_add (MS_APP_SCREENSHOT_DELAY_MS, screenshot_cb, self);
@@ -194,6 +216,8 @@ ms_app_shutdown (GApplication *application)
 {
   MsApp *self = MS_APP (application);
 
+  if (self->window != NULL)
+    ms_main_window_set_world (self->window, NULL);
   if (self->world != NULL)
     {
       ms_world_stop (self->world);
@@ -209,6 +233,8 @@ ms_app_finalize (GObject *object)
 {
   MsApp *self = MS_APP (object);
 
+  if (self->window != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->window), (gpointer *) &self->window);
   g_clear_pointer (&self->world, ms_world_free);
   g_clear_object (&self->bus);
   g_free (self->data_dir);

@@ -19,6 +19,7 @@ struct _MsMailboxView
    * alice's INBOX in the demo), however the folders arrive. */
   gboolean chosen;
   gboolean choosing;      /* the selection is being set here, not by a user */
+  gboolean following;     /* showing where the last change happened */
 };
 
 G_DEFINE_FINAL_TYPE (MsMailboxView, ms_mailbox_view, GTK_TYPE_WIDGET)
@@ -231,7 +232,7 @@ folders_changed_cb (GListModel *folders,
                     MsMailboxView *self)
 {
   self->choosing = FALSE;
-  if (!self->chosen && g_list_model_get_n_items (folders) > 0)
+  if (!self->chosen && !self->following && g_list_model_get_n_items (folders) > 0)
     select_index (self, 0);
 }
 
@@ -257,6 +258,7 @@ ms_mailbox_view_set_model (MsMailboxView *self,
   g_set_object (&self->model, model);
   self->folder = NULL;
   self->chosen = FALSE;
+  self->following = FALSE;
   if (model != NULL)
     {
       GListModel *folders = ms_mailbox_model_get_folders (model);
@@ -271,18 +273,17 @@ ms_mailbox_view_set_model (MsMailboxView *self,
   show_folder (self, gtk_drop_down_get_selected_item (self->folder_dropdown));
 }
 
-gboolean
-ms_mailbox_view_select_folder (MsMailboxView *self,
-                               const char *server,
-                               const char *user,
-                               const char *folder)
+/* The folder's position in the chooser, or G_MAXUINT. */
+static guint
+find_folder (MsMailboxView *self,
+             const char *server,
+             const char *user,
+             const char *folder)
 {
   GListModel *folders;
 
-  g_return_val_if_fail (MS_IS_MAILBOX_VIEW (self), FALSE);
-
   if (self->model == NULL)
-    return FALSE;
+    return G_MAXUINT;
   folders = ms_mailbox_model_get_folders (self->model);
   for (guint i = 0; i < g_list_model_get_n_items (folders); i++)
     {
@@ -291,13 +292,45 @@ ms_mailbox_view_select_folder (MsMailboxView *self,
       if (g_strcmp0 (ms_folder_item_get_server (item), server) == 0
           && g_strcmp0 (ms_folder_item_get_user (item), user) == 0
           && g_strcmp0 (ms_folder_item_get_folder (item), folder) == 0)
-        {
-          gtk_drop_down_set_selected (self->folder_dropdown, i);
-          self->chosen = TRUE;
-          return TRUE;
-        }
+        return i;
     }
-  return FALSE;
+  return G_MAXUINT;
+}
+
+gboolean
+ms_mailbox_view_select_folder (MsMailboxView *self,
+                               const char *server,
+                               const char *user,
+                               const char *folder)
+{
+  guint position;
+
+  g_return_val_if_fail (MS_IS_MAILBOX_VIEW (self), FALSE);
+
+  position = find_folder (self, server, user, folder);
+  if (position == G_MAXUINT)
+    return FALSE;
+  gtk_drop_down_set_selected (self->folder_dropdown, position);
+  self->chosen = TRUE;
+  return TRUE;
+}
+
+void
+ms_mailbox_view_show_change (MsMailboxView *self,
+                             const char *server,
+                             const char *user,
+                             const char *folder)
+{
+  guint position;
+
+  g_return_if_fail (MS_IS_MAILBOX_VIEW (self));
+
+  if (self->chosen)
+    return;
+  position = find_folder (self, server, user, folder);
+  if (position != G_MAXUINT)
+    select_index (self, position);
+  self->following = TRUE;
 }
 
 GtkColumnView *

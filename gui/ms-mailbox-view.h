@@ -22,6 +22,11 @@ void ms_mailbox_view_set_model (MsMailboxView *self, MsMailboxModel *model);
 /* Chooses a folder; FALSE when the model has no such folder. */
 gboolean ms_mailbox_view_select_folder (MsMailboxView *self, const char *server,
                                         const char *user, const char *folder);
+/* A message changed in this folder (a store event). Until somebody chooses
+ * a folder, the view follows the changes, so a lecture's delivery shows
+ * where it lands; afterwards it stays where it was put. */
+void ms_mailbox_view_show_change (MsMailboxView *self, const char *server, const char *user,
+                                  const char *folder);
 /* Borrowed: the table (for tests: its model holds the rows shown). */
 GtkColumnView *ms_mailbox_view_get_column_view (MsMailboxView *self);
 

@@ -9,6 +9,7 @@
 #include "ms-main-window.h"
 #include "ms-session-model.h"
 #include "ms-trace-model.h"
+#include "ms-world.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,14 @@ struct _MsMainWindow
   MsInspector *inspector;
   MsStateView *state_view;
   MsMailboxView *mailbox_view;
+  GtkPaned *side_paned;
+  GtkPaned *diagram_paned;
+  GtkToggleButton *step_mode_button;
+  GtkButton *step_button;
+  GtkButton *continue_button;
+  GtkMenuButton *break_button;
+  GtkEntry *break_entry;
+  GtkLabel *break_label;
 
   GtkWidget *sequence_view;   /* MsSequenceView, or a plain list before it exists */
 
@@ -34,6 +43,28 @@ struct _MsMainWindow
   MsDiagramModel *diagram;
   guint n_applied;            /* events of `trace` folded into the models */
   guint64 selected_seq;
+
+  /* Step mode (issue 5). Lines held in a server's step gate, learnt from
+   * the trace's `step` events: "server\nsession" -> "pending: VERB". */
+  MsWorld *world;             /* borrowed: NULL for a replay */
+  GHashTable *pending;
+  GPtrArray *pending_order;   /* the keys of `pending`, oldest first */
+  GHashTable *rows;           /* "server\nsession" -> bound row (borrowed) */
+  GPtrArray *breakpoints;     /* verbs, upper case */
+  gboolean step_mode;
+
+  /* Presentation mode and zoom. */
+  gboolean presentation;
+  double zoom;                /* the user's, 1.0 = normal */
+  int saved_positions[2];     /* the panes' before presentation mode */
+  GtkCssProvider *scale_css;
 };
+
+/* The pending mark of a session ("pending: HELO"), or NULL. */
+const char *_ms_main_window_get_pending (MsMainWindow *self, const char *server,
+                                         const char *session);
+/* The row showing that session, if bound (borrowed), or NULL. */
+GtkWidget *_ms_main_window_get_session_row (MsMainWindow *self, const char *server,
+                                            const char *session);
 
 G_END_DECLS

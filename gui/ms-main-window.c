@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "ms-gui-resources.h"
 #include "ms-main-window-private.h"
 #ifdef MS_HAVE_SEQUENCE_VIEW
@@ -14,12 +16,56 @@ G_DEFINE_FINAL_TYPE (MsMainWindow, ms_main_window, ADW_TYPE_APPLICATION_WINDOW)
 enum {
   PROP_0,
   PROP_SELECTED_SEQ,
+  PROP_STEP_MODE,
+  PROP_PRESENTATION,
   N_PROPS
 };
+
+#define ZOOM_STEP 1.2
+#define ZOOM_MIN 0.5
+#define ZOOM_MAX 3.0
+/* Presentation mode: the window's text at 160% instead of 120%, and the
+ * diagram zoomed 1.5 times (its text, rows and lanes). */
+#define FONT_PERCENT 120.0
+#define PRESENTATION_FONT_PERCENT 160.0
+#define PRESENTATION_ZOOM 1.5
+#define PRESENTATION_SIDEBAR_WIDTH 260
+#define PRESENTATION_INSPECTOR_WIDTH 400
+/* The longest verb a breakpoint takes: IMAP's longest is 12 (AUTHENTICATE). */
+#define BREAKPOINT_VERB_MAX 16
 
 static GParamSpec *properties[N_PROPS];
 
 /* --- sessions list ------------------------------------------------------- */
+
+static char *
+session_key (const char *server,
+             const char *session)
+{
+  return g_strdup_printf ("%s\n%s", server != NULL ? server : "", session != NULL ? session : "");
+}
+
+static char *
+item_key (MsSessionItem *item)
+{
+  return session_key (ms_session_item_get_server (item), ms_session_item_get_session (item));
+}
+
+/* The third label of a row: "pending: RCPT" while the session's line waits
+ * in the step gate. */
+static void
+update_pending_label (GtkWidget *row,
+                      const char *pending)
+{
+  GtkWidget *label = gtk_widget_get_last_child (row);
+
+  gtk_label_set_text (GTK_LABEL (label), pending != NULL ? pending : "");
+  gtk_widget_set_visible (label, pending != NULL);
+  if (pending != NULL)
+    gtk_widget_add_css_class (row, "ms-pending");
+  else
+    gtk_widget_remove_css_class (row, "ms-pending");
+}
 
 static void
 update_session_row (GtkWidget *row,
@@ -67,15 +113,24 @@ session_setup_cb (GtkSignalListItemFactory *factory,
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   GtkWidget *title = gtk_label_new (NULL);
   GtkWidget *detail = gtk_label_new (NULL);
+  GtkWidget *pending = gtk_label_new (NULL);
 
+  gtk_label_set_xalign (GTK_LABEL (pending), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (pending), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (pending, "ms-pending-mark");
+  gtk_widget_set_visible (pending, FALSE);
   gtk_label_set_xalign (GTK_LABEL (title), 0);
   gtk_label_set_xalign (GTK_LABEL (detail), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
-  gtk_label_set_ellipsize (GTK_LABEL (detail), PANGO_ELLIPSIZE_END);
+  gtk_label_set_wrap (GTK_LABEL (title), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (title), PANGO_WRAP_WORD_CHAR);
+  /* Wrapped, not cut: in presentation mode the sidebar holds few words. */
+  gtk_label_set_wrap (GTK_LABEL (detail), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (detail), PANGO_WRAP_WORD_CHAR);
   gtk_widget_add_css_class (title, "ms-session-title");
   gtk_widget_add_css_class (detail, "ms-session-detail");
   gtk_box_append (GTK_BOX (row), title);
   gtk_box_append (GTK_BOX (row), detail);
+  gtk_box_append (GTK_BOX (row), pending);
   gtk_widget_add_css_class (row, "ms-session-row");
   gtk_list_item_set_child (list_item, row);
 }
@@ -83,12 +138,17 @@ session_setup_cb (GtkSignalListItemFactory *factory,
 static void
 session_bind_cb (GtkSignalListItemFactory *factory,
                  GtkListItem *list_item,
-                 gpointer user_data)
+                 MsMainWindow *self)
 {
   MsSessionItem *item = gtk_list_item_get_item (list_item);
   GtkWidget *row = gtk_list_item_get_child (list_item);
+  char *key = item_key (item);
 
   update_session_row (row, item);
+  /* The session model has no pending property: the window keeps the marks
+   * and finds the row by its session when one changes. */
+  update_pending_label (row, g_hash_table_lookup (self->pending, key));
+  g_hash_table_replace (self->rows, key, row);
   /* A session's state, user and open/closed change as its events arrive. */
   g_signal_connect_object (item, "notify", G_CALLBACK (session_notify_cb), row, 0);
 }
@@ -96,13 +156,38 @@ session_bind_cb (GtkSignalListItemFactory *factory,
 static void
 session_unbind_cb (GtkSignalListItemFactory *factory,
                    GtkListItem *list_item,
-                   gpointer user_data)
+                   MsMainWindow *self)
 {
   MsSessionItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *row = gtk_list_item_get_child (list_item);
+  g_autofree char *key = NULL;
 
-  if (item != NULL)
-    g_signal_handlers_disconnect_by_func (item, session_notify_cb,
-                                          gtk_list_item_get_child (list_item));
+  if (item == NULL)
+    return;
+  g_signal_handlers_disconnect_by_func (item, session_notify_cb, row);
+  key = item_key (item);
+  if (g_hash_table_lookup (self->rows, key) == row)
+    g_hash_table_remove (self->rows, key);
+}
+
+const char *
+_ms_main_window_get_pending (MsMainWindow *self,
+                             const char *server,
+                             const char *session)
+{
+  g_autofree char *key = session_key (server, session);
+
+  return g_hash_table_lookup (self->pending, key);
+}
+
+GtkWidget *
+_ms_main_window_get_session_row (MsMainWindow *self,
+                                 const char *server,
+                                 const char *session)
+{
+  g_autofree char *key = session_key (server, session);
+
+  return g_hash_table_lookup (self->rows, key);
 }
 
 /* --- the arrows and the inspector ---------------------------------------- */
@@ -289,7 +374,448 @@ add_diagram (MsMainWindow *self)
   gtk_scrolled_window_set_child (self->diagram_scroller, self->sequence_view);
 }
 
+/* --- step mode ----------------------------------------------------------- */
+
+static void
+update_step_actions (MsMainWindow *self)
+{
+  gboolean live = self->world != NULL;
+  gboolean any_pending = self->pending_order->len > 0;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.step-mode", live);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.step", live && any_pending);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.continue",
+                                 live && (self->step_mode || any_pending));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.clear-breakpoints",
+                                 live && self->breakpoints->len > 0);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->break_button), live);
+  /* Blue only when there is something to release: it draws the eye. */
+  if (live && any_pending)
+    gtk_widget_add_css_class (GTK_WIDGET (self->step_button), "suggested-action");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->step_button), "suggested-action");
+  if (!live)
+    {
+      /* Insensitive widgets keep their tooltips: say why. */
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->step_mode_button),
+                                   "replay: read only (no server to step)");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->break_button),
+                                   "replay: read only (no server to step)");
+    }
+}
+
+static void
+set_pending (MsMainWindow *self,
+             const char *server,
+             const char *session,
+             const char *text)
+{
+  g_autofree char *key = session_key (server, session);
+  GtkWidget *row = g_hash_table_lookup (self->rows, key);
+
+  for (guint i = 0; i < self->pending_order->len; i++)
+    if (strcmp (self->pending_order->pdata[i], key) == 0)
+      {
+        g_ptr_array_remove_index (self->pending_order, i);
+        break;
+      }
+  if (text != NULL)
+    {
+      g_hash_table_replace (self->pending, g_strdup (key), g_strdup (text));
+      g_ptr_array_add (self->pending_order, g_strdup (key));
+    }
+  else
+    g_hash_table_remove (self->pending, key);
+  if (row != NULL)
+    update_pending_label (row, text);
+  update_step_actions (self);
+}
+
+/* A `step` event (docs/trace-format.md): `held` marks the session as
+ * pending until `released`; a session closed while held has no `released`. */
+static void
+apply_step_event (MsMainWindow *self,
+                  MsEvent *event)
+{
+  const char *session = ms_event_get_string (event, "session");
+
+  if (event->kind == MS_EVENT_SESSION_CLOSE)
+    {
+      set_pending (self, event->server, session, NULL);
+      return;
+    }
+  if (event->kind != MS_EVENT_STEP)
+    return;
+  if (g_strcmp0 (ms_event_get_string (event, "gate"), "held") == 0)
+    {
+      const char *verb = ms_event_get_string (event, "verb");
+      g_autofree char *text = g_strdup_printf ("pending: %s%s",
+                                               verb != NULL ? verb : "(empty line)",
+                                               ms_event_get_bool (event, "secret", FALSE)
+                                               ? " (secret)" : "");
+
+      set_pending (self, event->server, session, text);
+    }
+  else
+    set_pending (self, event->server, session, NULL);
+}
+
+static void
+clear_pending (MsMainWindow *self)
+{
+  GHashTableIter iter;
+  gpointer row;
+
+  g_hash_table_remove_all (self->pending);
+  g_ptr_array_set_size (self->pending_order, 0);
+  g_hash_table_iter_init (&iter, self->rows);
+  while (g_hash_table_iter_next (&iter, NULL, &row))
+    update_pending_label (row, NULL);
+  update_step_actions (self);
+}
+
+static MsServer *
+find_server (MsMainWindow *self,
+             const char *domain)
+{
+  GPtrArray *servers = ms_world_get_servers (self->world);
+
+  for (guint i = 0; i < servers->len; i++)
+    if (g_strcmp0 (ms_server_get_domain (servers->pdata[i]), domain) == 0)
+      return servers->pdata[i];
+  return NULL;
+}
+
+/* The session chosen in the sessions list, if its line is pending; else
+ * the oldest pending line: Step always releases something when it can. */
+static const char *
+key_to_step (MsMainWindow *self)
+{
+  GtkSingleSelection *selection = GTK_SINGLE_SELECTION (gtk_list_view_get_model (
+                                                          self->sessions_view));
+  MsSessionItem *item = gtk_single_selection_get_selected_item (selection);
+
+  if (item != NULL)
+    {
+      g_autofree char *key = item_key (item);
+
+      for (guint i = 0; i < self->pending_order->len; i++)
+        if (strcmp (self->pending_order->pdata[i], key) == 0)
+          return self->pending_order->pdata[i];
+    }
+  return self->pending_order->len > 0 ? self->pending_order->pdata[0] : NULL;
+}
+
+static void
+step_action (GtkWidget *widget,
+             const char *action_name,
+             GVariant *parameter)
+{
+  MsMainWindow *self = MS_MAIN_WINDOW (widget);
+  const char *key = key_to_step (self);
+  g_autofree char *server = NULL;
+  const char *session;
+  MsServer *target;
+
+  if (self->world == NULL || key == NULL)
+    return;
+  server = g_strdup (key);
+  session = strchr (server, '\n');
+  g_assert (session != NULL);
+  *(char *) session++ = '\0';
+  target = find_server (self, server);
+  /* The mark goes with the `released` event, which follows soon. */
+  if (target == NULL || !ms_server_step (target, session))
+    g_debug ("nothing pending in %s %s", server, session);
+}
+
+/* What the window asks of every server of the world: each step-gate
+ * setting applies to all of them (issue 5: "per session or for all"). */
+typedef enum {
+  SERVERS_STEP_MODE_ON,
+  SERVERS_STEP_MODE_OFF,
+  SERVERS_CONTINUE,
+  SERVERS_ADD_BREAKPOINT,
+  SERVERS_CLEAR_BREAKPOINTS,
+} ServersOp;
+
+static void
+on_every_server (MsMainWindow *self,
+                 ServersOp op,
+                 const char *verb)
+{
+  GPtrArray *servers = ms_world_get_servers (self->world);
+
+  for (guint i = 0; i < servers->len; i++)
+    switch (op)
+      {
+      case SERVERS_STEP_MODE_ON:
+      case SERVERS_STEP_MODE_OFF:
+        /* NULL: every session, also those that open later. Off releases
+         * what waits (ms-server.h). */
+        ms_server_set_step_mode (servers->pdata[i], NULL, op == SERVERS_STEP_MODE_ON);
+        break;
+      case SERVERS_CONTINUE:
+        ms_server_continue (servers->pdata[i], NULL);
+        break;
+      case SERVERS_ADD_BREAKPOINT:
+        ms_server_add_breakpoint (servers->pdata[i], verb);
+        break;
+      case SERVERS_CLEAR_BREAKPOINTS:
+        ms_server_clear_breakpoints (servers->pdata[i]);
+        break;
+      default:
+        g_assert_not_reached ();
+      }
+}
+
+static void
+continue_action (GtkWidget *widget,
+                 const char *action_name,
+                 GVariant *parameter)
+{
+  MsMainWindow *self = MS_MAIN_WINDOW (widget);
+
+  if (self->world == NULL)
+    return;
+  on_every_server (self, SERVERS_CONTINUE, NULL);
+  if (self->step_mode)
+    {
+      self->step_mode = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP_MODE]);
+    }
+  update_step_actions (self);
+}
+
+void
+ms_main_window_set_step_mode (MsMainWindow *self,
+                              gboolean step_mode)
+{
+  g_return_if_fail (MS_IS_MAIN_WINDOW (self));
+
+  step_mode = !!step_mode;
+  if (self->world == NULL || self->step_mode == step_mode)
+    return;
+  self->step_mode = step_mode;
+  on_every_server (self, step_mode ? SERVERS_STEP_MODE_ON : SERVERS_STEP_MODE_OFF, NULL);
+  update_step_actions (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP_MODE]);
+}
+
+gboolean
+ms_main_window_get_step_mode (MsMainWindow *self)
+{
+  g_return_val_if_fail (MS_IS_MAIN_WINDOW (self), FALSE);
+  return self->step_mode;
+}
+
+void
+ms_main_window_set_world (MsMainWindow *self,
+                          MsWorld *world)
+{
+  g_return_if_fail (MS_IS_MAIN_WINDOW (self));
+
+  if (world == NULL)
+    ms_main_window_set_step_mode (self, FALSE);
+  self->world = world;
+  update_step_actions (self);
+}
+
+/* --- breakpoints --------------------------------------------------------- */
+
+static void
+update_breakpoint_label (MsMainWindow *self)
+{
+  g_autofree char *verbs = NULL;
+  g_autofree char *text = NULL;
+
+  g_ptr_array_add (self->breakpoints, NULL);
+  verbs = g_strjoinv (", ", (char **) self->breakpoints->pdata);
+  g_ptr_array_set_size (self->breakpoints, self->breakpoints->len - 1);
+  text = self->breakpoints->len > 0 ? g_strdup_printf ("Break on: %s", verbs)
+                                    : g_strdup ("No breakpoints");
+  gtk_label_set_text (self->break_label, text);
+  update_step_actions (self);
+}
+
+static void
+break_entry_activate_cb (GtkEntry *entry,
+                         MsMainWindow *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
+  g_autofree char *verb = g_ascii_strup (g_strstrip (g_strdup (text)), -1);
+
+  if (self->world == NULL)
+    return;
+  /* A verb is letters only (RFC 5321 §4.1.1, RFC 1939 §3, RFC 3501 §9):
+   * anything else could never match, so say so instead of adding it. */
+  for (const char *p = verb; *p != '\0'; p++)
+    if (!g_ascii_isalpha (*p))
+      {
+        gtk_widget_add_css_class (GTK_WIDGET (entry), "error");
+        return;
+      }
+  if (*verb == '\0' || strlen (verb) > BREAKPOINT_VERB_MAX)
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (entry), "error");
+      return;
+    }
+  gtk_widget_remove_css_class (GTK_WIDGET (entry), "error");
+  gtk_editable_set_text (GTK_EDITABLE (entry), "");
+  for (guint i = 0; i < self->breakpoints->len; i++)
+    if (strcmp (self->breakpoints->pdata[i], verb) == 0)
+      return;
+  on_every_server (self, SERVERS_ADD_BREAKPOINT, verb);
+  g_ptr_array_add (self->breakpoints, g_steal_pointer (&verb));
+  update_breakpoint_label (self);
+}
+
+static void
+clear_breakpoints_action (GtkWidget *widget,
+                          const char *action_name,
+                          GVariant *parameter)
+{
+  MsMainWindow *self = MS_MAIN_WINDOW (widget);
+
+  if (self->world == NULL)
+    return;
+  on_every_server (self, SERVERS_CLEAR_BREAKPOINTS, NULL);
+  g_ptr_array_set_size (self->breakpoints, 0);
+  update_breakpoint_label (self);
+}
+
+/* --- presentation mode and zoom ------------------------------------------ */
+
+static double
+diagram_zoom (MsMainWindow *self)
+{
+  return self->zoom * (self->presentation ? PRESENTATION_ZOOM : 1.0);
+}
+
+/* The window's text follows the zoom through CSS, so every pane keeps its
+ * layout; the diagram scales itself (its "zoom"), so its own font is set
+ * back to the normal size first, or it would grow twice. */
+static void
+apply_scale (MsMainWindow *self)
+{
+  double font = (self->presentation ? PRESENTATION_FONT_PERCENT : FONT_PERCENT) * self->zoom;
+  g_autofree char *css = NULL;
+  char font_text[G_ASCII_DTOSTR_BUF_SIZE];
+  char diagram_text[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_formatd (font_text, sizeof font_text, "%.1f", font);
+  g_ascii_formatd (diagram_text, sizeof diagram_text, "%.1f", 100.0 * FONT_PERCENT / font);
+  css = g_strdup_printf ("#%s { font-size: %s%%; }\n#%s .ms-diagram { font-size: %s%%; }\n",
+                         gtk_widget_get_name (GTK_WIDGET (self)), font_text,
+                         gtk_widget_get_name (GTK_WIDGET (self)), diagram_text);
+  gtk_css_provider_load_from_data (self->scale_css, css, -1);
+#ifdef MS_HAVE_SEQUENCE_VIEW
+  ms_sequence_view_set_zoom (MS_SEQUENCE_VIEW (self->sequence_view), diagram_zoom (self));
+#endif
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-in", self->zoom < ZOOM_MAX);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-out", self->zoom > ZOOM_MIN);
+}
+
+static void
+zoom_action (GtkWidget *widget,
+             const char *action_name,
+             GVariant *parameter)
+{
+  MsMainWindow *self = MS_MAIN_WINDOW (widget);
+
+  if (g_str_equal (action_name, "win.zoom-in"))
+    self->zoom = MIN (self->zoom * ZOOM_STEP, ZOOM_MAX);
+  else if (g_str_equal (action_name, "win.zoom-out"))
+    self->zoom = MAX (self->zoom / ZOOM_STEP, ZOOM_MIN);
+  else
+    self->zoom = 1.0;
+  apply_scale (self);
+}
+
+void
+ms_main_window_set_presentation (MsMainWindow *self,
+                                 gboolean presentation)
+{
+  g_return_if_fail (MS_IS_MAIN_WINDOW (self));
+
+  presentation = !!presentation;
+  if (self->presentation == presentation)
+    return;
+  self->presentation = presentation;
+  if (presentation)
+    {
+      int width = gtk_widget_get_width (GTK_WIDGET (self->diagram_paned));
+
+      /* Not laid out yet (--presentation at start): the default size. */
+      if (width <= 0)
+        {
+          int height;
+
+          gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+          width -= PRESENTATION_SIDEBAR_WIDTH;
+        }
+      gtk_widget_add_css_class (GTK_WIDGET (self), "ms-presentation");
+      /* At 180% the lines need the room: the diagram takes it from the
+       * sidebar and the inspector, which wrap. */
+      self->saved_positions[0] = gtk_paned_get_position (self->side_paned);
+      self->saved_positions[1] = gtk_paned_get_position (self->diagram_paned);
+      gtk_paned_set_position (self->side_paned, PRESENTATION_SIDEBAR_WIDTH);
+      if (width > 2 * PRESENTATION_INSPECTOR_WIDTH)
+        gtk_paned_set_position (self->diagram_paned, width - PRESENTATION_INSPECTOR_WIDTH);
+    }
+  else
+    {
+      gtk_widget_remove_css_class (GTK_WIDGET (self), "ms-presentation");
+      gtk_paned_set_position (self->side_paned, self->saved_positions[0]);
+      gtk_paned_set_position (self->diagram_paned, self->saved_positions[1]);
+    }
+  apply_scale (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
+}
+
+gboolean
+ms_main_window_get_presentation (MsMainWindow *self)
+{
+  g_return_val_if_fail (MS_IS_MAIN_WINDOW (self), FALSE);
+  return self->presentation;
+}
+
+static void
+show_shortcuts_action (GtkWidget *widget,
+                       const char *action_name,
+                       GVariant *parameter)
+{
+  g_autoptr(GtkBuilder) builder =
+    gtk_builder_new_from_resource ("/org/mailscope/Mailscope/ms-shortcuts.ui");
+  GtkWindow *shortcuts = GTK_WINDOW (gtk_builder_get_object (builder, "shortcuts"));
+
+  gtk_window_set_transient_for (shortcuts, GTK_WINDOW (widget));
+  gtk_window_present (shortcuts);
+}
+
 /* --- feeding the models -------------------------------------------------- */
+
+
+/* A message delivered, flagged, copied or removed: the mailbox view goes
+ * to that folder while nobody has chosen one. */
+static void
+show_mailbox_change (MsMainWindow *self,
+                     const MsEvent *event)
+{
+  const char *op;
+  const char *folder;
+
+  if (event->kind != MS_EVENT_STORE)
+    return;
+  op = ms_event_get_string (event, "op");
+  if (op == NULL || g_str_has_suffix (op, "-folder"))
+    return;
+  folder = ms_event_get_string (event, "to-folder");
+  if (folder == NULL)
+    folder = ms_event_get_string (event, "folder");
+  ms_mailbox_view_show_change (self->mailbox_view, event->server,
+                               ms_event_get_string (event, "user"), folder);
+}
 
 static void
 trace_items_changed_cb (GListModel *trace,
@@ -305,6 +831,7 @@ trace_items_changed_cb (GListModel *trace,
       ms_session_model_reset (self->sessions);
       ms_mailbox_model_reset (self->mailboxes);
       ms_diagram_model_reset (self->diagram);
+      clear_pending (self);
       self->n_applied = 0;
     }
   for (; self->n_applied < n; self->n_applied++)
@@ -314,6 +841,8 @@ trace_items_changed_cb (GListModel *trace,
       ms_session_model_apply (self->sessions, event);
       ms_mailbox_model_apply (self->mailboxes, event);
       ms_diagram_model_apply (self->diagram, event);
+      apply_step_event (self, event);
+      show_mailbox_change (self, event);
     }
 }
 
@@ -354,6 +883,12 @@ ms_main_window_get_property (GObject *object,
     case PROP_SELECTED_SEQ:
       g_value_set_uint64 (value, self->selected_seq);
       break;
+    case PROP_STEP_MODE:
+      g_value_set_boolean (value, self->step_mode);
+      break;
+    case PROP_PRESENTATION:
+      g_value_set_boolean (value, self->presentation);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -372,6 +907,12 @@ ms_main_window_set_property (GObject *object,
     case PROP_SELECTED_SEQ:
       ms_main_window_set_selected_seq (self, g_value_get_uint64 (value));
       break;
+    case PROP_STEP_MODE:
+      ms_main_window_set_step_mode (self, g_value_get_boolean (value));
+      break;
+    case PROP_PRESENTATION:
+      ms_main_window_set_presentation (self, g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -384,6 +925,12 @@ ms_main_window_dispose (GObject *object)
 
   if (self->trace != NULL)
     g_signal_handlers_disconnect_by_func (self->trace, trace_items_changed_cb, self);
+  if (self->scale_css != NULL)
+    gtk_style_context_remove_provider_for_display (gtk_widget_get_display (GTK_WIDGET (self)),
+                                                   GTK_STYLE_PROVIDER (self->scale_css));
+  g_clear_object (&self->scale_css);
+  /* The world is borrowed and may be gone soon: leave it as it was. */
+  self->world = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), MS_TYPE_MAIN_WINDOW);
   G_OBJECT_CLASS (ms_main_window_parent_class)->dispose (object);
 }
@@ -397,8 +944,32 @@ ms_main_window_finalize (GObject *object)
   g_clear_object (&self->sessions);
   g_clear_object (&self->mailboxes);
   g_clear_object (&self->diagram);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_clear_pointer (&self->pending_order, g_ptr_array_unref);
+  g_clear_pointer (&self->rows, g_hash_table_unref);
+  g_clear_pointer (&self->breakpoints, g_ptr_array_unref);
   G_OBJECT_CLASS (ms_main_window_parent_class)->finalize (object);
 }
+
+static const struct {
+  guint key;
+  GdkModifierType mods;
+  const char *action;
+} accels[] = {
+  { GDK_KEY_F9, 0, "win.step-mode" },
+  { GDK_KEY_F10, 0, "win.step" },
+  { GDK_KEY_F5, 0, "win.continue" },
+  { GDK_KEY_F11, 0, "win.presentation" },
+  { GDK_KEY_P, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.presentation" },
+  { GDK_KEY_plus, GDK_CONTROL_MASK, "win.zoom-in" },
+  { GDK_KEY_equal, GDK_CONTROL_MASK, "win.zoom-in" },
+  { GDK_KEY_KP_Add, GDK_CONTROL_MASK, "win.zoom-in" },
+  { GDK_KEY_minus, GDK_CONTROL_MASK, "win.zoom-out" },
+  { GDK_KEY_KP_Subtract, GDK_CONTROL_MASK, "win.zoom-out" },
+  { GDK_KEY_0, GDK_CONTROL_MASK, "win.zoom-reset" },
+  { GDK_KEY_KP_0, GDK_CONTROL_MASK, "win.zoom-reset" },
+  { GDK_KEY_question, GDK_CONTROL_MASK, "win.show-shortcuts" },
+};
 
 static void
 ms_main_window_class_init (MsMainWindowClass *klass)
@@ -414,7 +985,30 @@ ms_main_window_class_init (MsMainWindowClass *klass)
   properties[PROP_SELECTED_SEQ] =
     g_param_spec_uint64 ("selected-seq", NULL, NULL, 0, G_MAXUINT64, 0,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STEP_MODE] =
+    g_param_spec_boolean ("step-mode", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PRESENTATION] =
+    g_param_spec_boolean ("presentation", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* Issue 5: step, continue, pause (step mode) and zoom from the keyboard,
+   * listed in the shortcuts window (ms-shortcuts.ui: keep the two alike). */
+  gtk_widget_class_install_property_action (widget_class, "win.step-mode", "step-mode");
+  gtk_widget_class_install_action (widget_class, "win.step", NULL, step_action);
+  gtk_widget_class_install_action (widget_class, "win.continue", NULL, continue_action);
+  gtk_widget_class_install_action (widget_class, "win.clear-breakpoints", NULL,
+                                   clear_breakpoints_action);
+  gtk_widget_class_install_property_action (widget_class, "win.presentation", "presentation");
+  gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-reset", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.show-shortcuts", NULL,
+                                   show_shortcuts_action);
+  for (gsize i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_widget_class_add_binding_action (widget_class, accels[i].key, accels[i].mods,
+                                         accels[i].action, NULL);
 
   /* The resources live in a static library: naming them here links them in,
    * and their constructor registers them. */
@@ -431,17 +1025,39 @@ ms_main_window_class_init (MsMainWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, inspector);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, state_view);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, mailbox_view);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, side_paned);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, diagram_paned);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, step_mode_button);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, step_button);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, continue_button);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, break_button);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, break_entry);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, break_label);
 }
 
 static void
 ms_main_window_init (MsMainWindow *self)
 {
+  static guint n_windows;
   GtkListItemFactory *factory;
-  GtkNoSelection *selection;
+  GtkSingleSelection *selection;
+  g_autofree char *name = g_strdup_printf ("ms-main-%u", ++n_windows);
 
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_widget_add_css_class (GTK_WIDGET (self), "ms-main");
   load_css (GTK_WIDGET (self));
+  /* The zoom's CSS names this window alone. */
+  gtk_widget_set_name (GTK_WIDGET (self), name);
+  self->scale_css = gtk_css_provider_new ();
+  gtk_style_context_add_provider_for_display (gtk_widget_get_display (GTK_WIDGET (self)),
+                                              GTK_STYLE_PROVIDER (self->scale_css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION + 1);
+  self->zoom = 1.0;
+  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->pending_order = g_ptr_array_new_with_free_func (g_free);
+  self->rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->breakpoints = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (self->break_entry, "activate", G_CALLBACK (break_entry_activate_cb), self);
 
   self->trace = ms_trace_model_new ();
   self->sessions = ms_session_model_new ();
@@ -451,9 +1067,13 @@ ms_main_window_init (MsMainWindow *self)
 
   factory = gtk_signal_list_item_factory_new ();
   g_signal_connect (factory, "setup", G_CALLBACK (session_setup_cb), NULL);
-  g_signal_connect (factory, "bind", G_CALLBACK (session_bind_cb), NULL);
-  g_signal_connect (factory, "unbind", G_CALLBACK (session_unbind_cb), NULL);
-  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->sessions)));
+  g_signal_connect (factory, "bind", G_CALLBACK (session_bind_cb), self);
+  g_signal_connect (factory, "unbind", G_CALLBACK (session_unbind_cb), self);
+  /* A selected session is the one Step releases. */
+  selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->sessions)));
+  gtk_single_selection_set_autoselect (selection, FALSE);
+  gtk_single_selection_set_can_unselect (selection, TRUE);
+  gtk_single_selection_set_selected (selection, GTK_INVALID_LIST_POSITION);
   gtk_list_view_set_model (self->sessions_view, GTK_SELECTION_MODEL (selection));
   gtk_list_view_set_factory (self->sessions_view, factory);
   g_object_unref (selection);
@@ -461,6 +1081,8 @@ ms_main_window_init (MsMainWindow *self)
 
   ms_mailbox_view_set_model (self->mailbox_view, self->mailboxes);
   add_diagram (self);
+  apply_scale (self);
+  update_breakpoint_label (self);
 }
 
 MsMainWindow *

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "ms-trace-bus.h"
+#include "ms-world.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +23,21 @@ MsMainWindow *ms_main_window_new_for_bus (GtkApplication *app, MsTraceBus *bus,
  * NULL and sets `error` when the file cannot be read. `app` may be NULL. */
 MsMainWindow *ms_main_window_new_for_trace (GtkApplication *app, const char *path,
                                             GError **error);
+
+/* Gives the window the live world behind its bus, for step mode and
+ * breakpoints (borrowed: clear with NULL before freeing the world). Without
+ * one, as for a replay, the step actions are disabled. */
+void ms_main_window_set_world (MsMainWindow *self, MsWorld *world);
+
+/* Property "step-mode" (gboolean): every session of every server of the
+ * world holds its commands until Step (action win.step-mode). */
+void ms_main_window_set_step_mode (MsMainWindow *self, gboolean step_mode);
+gboolean ms_main_window_get_step_mode (MsMainWindow *self);
+
+/* Property "presentation" (gboolean): larger fonts, stronger contrast and a
+ * zoomed diagram, for a lecture hall (action win.presentation). */
+void ms_main_window_set_presentation (MsMainWindow *self, gboolean presentation);
+gboolean ms_main_window_get_presentation (MsMainWindow *self);
 
 /* Property "selected-seq" (guint64, 0 = none): the arrow shown in the
  * inspector, bound both ways to the sequence view's own. */

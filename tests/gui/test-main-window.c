@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "gui-test-fixture.h"
@@ -128,6 +129,13 @@ test_mailbox (Fixture *fixture,
         g_ptr_array_add (subjects, (gpointer) ms_event_get_string (event, "subject"));
     }
   g_assert_cmpuint (subjects->len, >, 0);
+
+  /* Nobody chose a folder yet: the view shows where the last delivery
+   * landed, bob's INBOX on beta. */
+  iterate ();
+  rows = G_LIST_MODEL (gtk_column_view_get_model (ms_mailbox_view_get_column_view (mailbox)));
+  g_assert_nonnull (rows);
+  g_assert_cmpuint (g_list_model_get_n_items (rows), ==, subjects->len);
 
   g_assert_false (ms_mailbox_view_select_folder (mailbox, "beta.test", "bob", "Nope"));
   g_assert_true (ms_mailbox_view_select_folder (mailbox, "beta.test", "bob", "INBOX"));
@@ -260,6 +268,302 @@ test_bad_trace (void)
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
 }
 
+/* --- step mode on a live world ------------------------------------------- */
+
+typedef struct {
+  char *dir;
+  MsTraceBus *bus;
+  MsWorld *world;
+  MsServer *server;       /* borrowed: the world's */
+  MsMainWindow *window;   /* GTK holds it */
+} LiveFixture;
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+live_setup (LiveFixture *fixture,
+            gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data_dir = NULL;
+  MsServerConfig config = { .domain = "alpha.test" };
+
+  fixture->dir = g_dir_make_tmp ("ms-test-gstep-XXXXXX", &error);
+  g_assert_no_error (error);
+  data_dir = g_build_filename (fixture->dir, "alpha.test", NULL);
+  config.data_dir = data_dir;
+  /* Not the demo's fixed ports: any free one, SMTP only. */
+  config.ports[MS_LISTENER_SMTP] = MS_SERVER_PORT_ANY;
+  fixture->bus = ms_trace_bus_new ();
+  fixture->window = ms_main_window_new_for_bus (NULL, fixture->bus, "test world");
+  fixture->server = ms_server_new (&config, fixture->bus, &error);
+  g_assert_no_error (error);
+  fixture->world = ms_world_new (fixture->bus);
+  ms_world_add_server (fixture->world, fixture->server);
+  g_assert_true (ms_world_start (fixture->world, &error));
+  g_assert_no_error (error);
+  ms_main_window_set_world (fixture->window, fixture->world);
+  gtk_window_present (GTK_WINDOW (fixture->window));
+  iterate ();
+}
+
+static void
+live_teardown (LiveFixture *fixture,
+               gconstpointer data)
+{
+  ms_main_window_set_world (fixture->window, NULL);
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  ms_world_stop (fixture->world);
+  iterate ();
+  g_clear_pointer (&fixture->world, ms_world_free);
+  g_clear_pointer (&fixture->bus, ms_trace_bus_unref);
+  remove_tree (fixture->dir);
+  g_clear_pointer (&fixture->dir, g_free);
+}
+
+/* Iterates the main context for `ms` milliseconds, reading what the server
+ * sends into `received`; stops early once `until` (if not NULL) is in it
+ * after offset `from`. */
+static void
+pump (GSocket *socket,
+      GString *received,
+      gsize from,
+      const char *until,
+      guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * (G_USEC_PER_SEC / 1000);
+
+  while (g_get_monotonic_time () < deadline
+         && (until == NULL || strstr (received->str + from, until) == NULL))
+    {
+      char buffer[512];
+      gssize n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL);
+
+      if (n > 0)
+        g_string_append_len (received, buffer, n);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+/* A raw client on the server's SMTP port, its greeting read. */
+static GSocketConnection *
+connect_smtp (LiveFixture *fixture,
+              GString *received)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *connection;
+  GSocket *socket;
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                ms_server_get_port (fixture->server,
+                                                                    MS_LISTENER_SMTP),
+                                                NULL, &error);
+  g_assert_no_error (error);
+  socket = g_socket_connection_get_socket (connection);
+  g_socket_set_blocking (socket, FALSE);
+  pump (socket, received, 0, "\r\n", 5000);
+  g_assert_true (g_str_has_prefix (received->str, "220 "));
+  return connection;
+}
+
+static guint
+count_arrows (MsMainWindow *window,
+              const char *text)
+{
+  GListModel *arrows = G_LIST_MODEL (window->diagram);
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (arrows); i++)
+    {
+      g_autoptr(MsArrowItem) arrow = g_list_model_get_item (arrows, i);
+
+      n += g_str_has_prefix (ms_arrow_item_get_text (arrow) ?: "", text);
+    }
+  return n;
+}
+
+static const char *
+row_pending_text (MsMainWindow *window,
+                  const char *session)
+{
+  GtkWidget *row = _ms_main_window_get_session_row (window, "alpha.test", session);
+
+  g_assert_nonnull (row);
+  if (!gtk_widget_get_visible (gtk_widget_get_last_child (row)))
+    return NULL;
+  return gtk_label_get_text (GTK_LABEL (gtk_widget_get_last_child (row)));
+}
+
+static void
+test_step (LiveFixture *fixture,
+           gconstpointer data)
+{
+  GtkWidget *widget = GTK_WIDGET (fixture->window);
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) received = g_string_new (NULL);
+  GSocket *socket;
+  const char *helo = "HELO x\r\n";
+  gsize before;
+
+  g_test_summary ("Step mode holds a live session's HELO (no reply, the session marked "
+                  "pending, no arrow) until win.step releases it.");
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (fixture->window->step_button)));
+  g_assert_true (gtk_widget_activate_action (widget, "win.step-mode", NULL));
+  g_assert_true (ms_main_window_get_step_mode (fixture->window));
+  g_assert_true (gtk_toggle_button_get_active (fixture->window->step_mode_button));
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (fixture->window->continue_button)));
+
+  connection = connect_smtp (fixture, received);
+  socket = g_socket_connection_get_socket (connection);
+  before = received->len;
+
+  g_assert_cmpint (g_socket_send (socket, helo, strlen (helo), NULL, &error), ==, strlen (helo));
+  g_assert_no_error (error);
+  /* Long enough for the batched trace to reach the window (50 ms batches). */
+  pump (socket, received, 0, NULL, 400);
+  g_assert_cmpuint (received->len, ==, before);
+  g_assert_cmpstr (_ms_main_window_get_pending (fixture->window, "alpha.test", "smtp-1"), ==,
+                   "pending: HELO");
+  g_assert_cmpstr (row_pending_text (fixture->window, "smtp-1"), ==, "pending: HELO");
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO"), ==, 0);
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (fixture->window->step_button)));
+
+  g_assert_true (gtk_widget_activate_action (widget, "win.step", NULL));
+  pump (socket, received, before, "250", 5000);
+  g_assert_true (g_str_has_prefix (received->str + before, "250 "));
+  pump (socket, received, 0, NULL, 300);
+  g_assert_null (_ms_main_window_get_pending (fixture->window, "alpha.test", "smtp-1"));
+  g_assert_null (row_pending_text (fixture->window, "smtp-1"));
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO"), ==, 1);
+  g_assert_cmpuint (count_arrows (fixture->window, "250"), ==, 1);
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (fixture->window->step_button)));
+
+  /* Still in step mode: the next command is held again; Continue lets it
+   * through and leaves step mode. */
+  before = received->len;
+  g_assert_cmpint (g_socket_send (socket, "NOOP\r\n", 6, NULL, &error), ==, 6);
+  pump (socket, received, 0, NULL, 300);
+  g_assert_cmpuint (received->len, ==, before);
+  g_assert_cmpstr (_ms_main_window_get_pending (fixture->window, "alpha.test", "smtp-1"), ==,
+                   "pending: NOOP");
+  g_assert_true (gtk_widget_activate_action (widget, "win.continue", NULL));
+  pump (socket, received, before, "250", 5000);
+  g_assert_true (g_str_has_prefix (received->str + before, "250 "));
+  g_assert_false (ms_main_window_get_step_mode (fixture->window));
+  g_assert_false (gtk_toggle_button_get_active (fixture->window->step_mode_button));
+  pump (socket, received, 0, NULL, 200);
+  g_assert_null (_ms_main_window_get_pending (fixture->window, "alpha.test", "smtp-1"));
+}
+
+static void
+test_breakpoint (LiveFixture *fixture,
+                 gconstpointer data)
+{
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) received = g_string_new (NULL);
+  GSocket *socket;
+  gsize before;
+
+  /* Not a verb: refused, nothing set. */
+  gtk_editable_set_text (GTK_EDITABLE (fixture->window->break_entry), "RC PT");
+  g_signal_emit_by_name (fixture->window->break_entry, "activate");
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (fixture->window->break_entry), "error"));
+  g_assert_cmpstr (gtk_label_get_text (fixture->window->break_label), ==, "No breakpoints");
+  gtk_editable_set_text (GTK_EDITABLE (fixture->window->break_entry), "noop");
+  g_signal_emit_by_name (fixture->window->break_entry, "activate");
+  g_assert_cmpstr (gtk_label_get_text (fixture->window->break_label), ==, "Break on: NOOP");
+
+  connection = connect_smtp (fixture, received);
+  socket = g_socket_connection_get_socket (connection);
+  before = received->len;
+  g_assert_cmpint (g_socket_send (socket, "HELO x\r\n", 8, NULL, &error), ==, 8);
+  pump (socket, received, before, "250", 5000);
+  before = received->len;
+  g_assert_cmpint (g_socket_send (socket, "NOOP\r\n", 6, NULL, &error), ==, 6);
+  pump (socket, received, 0, NULL, 400);
+  g_assert_cmpuint (received->len, ==, before);
+  g_assert_cmpstr (row_pending_text (fixture->window, "smtp-1"), ==, "pending: NOOP");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window),
+                                             "win.clear-breakpoints", NULL));
+  g_assert_cmpstr (gtk_label_get_text (fixture->window->break_label), ==, "No breakpoints");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.step", NULL));
+  pump (socket, received, before, "250", 5000);
+  g_assert_true (g_str_has_prefix (received->str + before, "250 "));
+}
+
+/* A replay has no server: nothing to step. */
+static void
+test_replay_read_only (Fixture *fixture,
+                       gconstpointer data)
+{
+  GtkWidget *widget = GTK_WIDGET (fixture->window);
+
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (fixture->window->step_mode_button)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (fixture->window->step_button)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (fixture->window->continue_button)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (fixture->window->break_button)));
+  g_assert_false (gtk_widget_activate_action (widget, "win.step-mode", NULL) &&
+                  ms_main_window_get_step_mode (fixture->window));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (
+                              GTK_WIDGET (fixture->window->step_mode_button)), "read only"));
+}
+
+static void
+test_presentation (Fixture *fixture,
+                   gconstpointer data)
+{
+  GtkWidget *widget = GTK_WIDGET (fixture->window);
+  MsSequenceView *view = MS_SEQUENCE_VIEW (fixture->window->sequence_view);
+  int header, row, big_row;
+  double zoom;
+
+  ms_sequence_view_get_metrics (view, &header, &row);
+  g_assert_cmpfloat (ms_sequence_view_get_zoom (view), ==, 1.0);
+  g_assert_false (gtk_widget_has_css_class (widget, "ms-presentation"));
+
+  g_assert_true (gtk_widget_activate_action (widget, "win.presentation", NULL));
+  iterate ();
+  g_assert_true (ms_main_window_get_presentation (fixture->window));
+  g_assert_true (gtk_widget_has_css_class (widget, "ms-presentation"));
+  g_assert_cmpfloat_with_epsilon (ms_sequence_view_get_zoom (view), 1.5, 1e-9);
+  ms_sequence_view_get_metrics (view, &header, &big_row);
+  g_assert_cmpint (big_row, >, row);
+
+  zoom = ms_sequence_view_get_zoom (view);
+  g_assert_true (gtk_widget_activate_action (widget, "win.zoom-in", NULL));
+  g_assert_cmpfloat (ms_sequence_view_get_zoom (view), >, zoom);
+  g_assert_true (gtk_widget_activate_action (widget, "win.zoom-out", NULL));
+  g_assert_true (gtk_widget_activate_action (widget, "win.zoom-out", NULL));
+  g_assert_cmpfloat (ms_sequence_view_get_zoom (view), <, zoom);
+  g_assert_true (gtk_widget_activate_action (widget, "win.zoom-reset", NULL));
+  g_assert_cmpfloat_with_epsilon (ms_sequence_view_get_zoom (view), zoom, 1e-9);
+
+  g_assert_true (gtk_widget_activate_action (widget, "win.presentation", NULL));
+  g_assert_false (gtk_widget_has_css_class (widget, "ms-presentation"));
+  g_assert_cmpfloat_with_epsilon (ms_sequence_view_get_zoom (view), 1.0, 1e-9);
+}
+
 int
 main (int argc,
       char **argv)
@@ -275,6 +579,14 @@ main (int argc,
               test_mailbox, fixture_teardown);
   g_test_add ("/gui/main-window/inspector", Fixture, "lecture.jsonl", fixture_setup,
               test_inspector, fixture_teardown);
+  g_test_add ("/gui/main-window/replay-read-only", Fixture, "lecture.jsonl", fixture_setup,
+              test_replay_read_only, fixture_teardown);
+  g_test_add ("/gui/main-window/presentation", Fixture, "lecture.jsonl", fixture_setup,
+              test_presentation, fixture_teardown);
+  g_test_add ("/gui/main-window/step", LiveFixture, NULL, live_setup, test_step,
+              live_teardown);
+  g_test_add ("/gui/main-window/breakpoint", LiveFixture, NULL, live_setup, test_breakpoint,
+              live_teardown);
   g_test_add_func ("/gui/main-window/decode-auth", test_decode_auth);
   g_test_add_func ("/gui/main-window/status-classes", test_status_classes);
   g_test_add_func ("/gui/main-window/bad-trace", test_bad_trace);
