@@ -149,7 +149,7 @@ static const GOptionEntry entries[] = {
   { "trace", 't', 0, G_OPTION_ARG_FILENAME, &options.trace_file,
     "Record every event as JSON Lines (see docs/trace-format.md)", "FILE" },
   { "trace-port", 0, 0, G_OPTION_ARG_CALLBACK, trace_port_cb,
-    "Serve the live trace and step controls to viewers (mailscope --attach) on PORT "
+    "Serve the live trace and step controls to viewers on PORT "
     "(default 0: off; see docs/trace-format.md)", "PORT" },
   { "trace-listen", 0, 0, G_OPTION_ARG_STRING, &options.trace_listen,
     "The IP address of the trace port (default: 127.0.0.1); any other than a loopback "
@@ -349,7 +349,7 @@ main (int argc,
   context = g_option_context_new ("[set-password USER] - the Mailscope mail server");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context,
-    "Runs Mailscope's SMTP and POP3 servers for one domain, or the demo world (--demo).\n"
+    "Runs Mailscope's SMTP, POP3 and IMAP servers for one domain, or the demo world (--demo).\n"
     "\n"
     "  mailscope-server --demo\n"
     "      alpha.test (alice, carol) and beta.test (bob, dave), relaying to each other\n"
@@ -359,7 +359,8 @@ main (int argc,
     "      creates the user or changes its password (read from stdin or --password)");
   g_option_context_set_description (context,
     "The server listens on 127.0.0.1 unless told otherwise, and prints its ports.\n"
-    "Stop it with Ctrl-C. Documentation: docs/smtp.md, docs/pop3.md and docs/trace-format.md.");
+    "Stop it with Ctrl-C. Documentation: docs/smtp.md, docs/pop3.md, docs/imap.md and\n"
+    "docs/trace-format.md.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("mailscope-server: %s\nTry \"mailscope-server --help\".\n", error->message);
