@@ -136,12 +136,7 @@ screenshot_cb (gpointer user_data)
 {
   MsApp *self = user_data;
   GtkWidget *widget = GTK_WIDGET (self->window);
-  int width, height;
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  GskRenderer *renderer;
+  g_autoptr(GError) error = NULL;
 
   if (widget == NULL)
     {
@@ -150,29 +145,14 @@ screenshot_cb (gpointer user_data)
       g_application_quit (G_APPLICATION (self));
       return G_SOURCE_REMOVE;
     }
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
-  paintable = gtk_widget_paintable_new (widget);
-  renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
-  node = gtk_snapshot_to_node (snapshot);
-  if (node == NULL || renderer == NULL)
+  if (!ms_widget_save_png (widget, self->screenshot, &error))
     {
-      g_printerr ("mailscope: nothing to render for %s\n", self->screenshot);
+      g_printerr ("mailscope: %s\n", error->message);
       self->exit_status = 1;
     }
   else
-    {
-      texture = gsk_renderer_render_texture (renderer, node,
-                                             &GRAPHENE_RECT_INIT (0, 0, width, height));
-      if (!gdk_texture_save_to_png (texture, self->screenshot))
-        {
-          g_printerr ("mailscope: could not write %s\n", self->screenshot);
-          self->exit_status = 1;
-        }
-      else
-        g_print ("Saved %s (%d×%d)\n", self->screenshot, width, height);
-    }
+    g_print ("Saved %s (%d×%d)\n", self->screenshot, gtk_widget_get_width (widget),
+             gtk_widget_get_height (widget));
   g_application_quit (G_APPLICATION (self));
   return G_SOURCE_REMOVE;
 }

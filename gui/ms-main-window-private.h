@@ -34,6 +34,8 @@ struct _MsMainWindow
   GtkMenuButton *break_button;
   GtkEntry *break_entry;
   GtkLabel *break_label;
+  GtkScale *timeline_scale;
+  GtkLabel *timeline_label;
 
   GtkWidget *sequence_view;   /* MsSequenceView, or a plain list before it exists */
 
@@ -42,6 +44,12 @@ struct _MsMainWindow
   MsMailboxModel *mailboxes;
   MsDiagramModel *diagram;
   guint n_applied;            /* events of `trace` folded into the models */
+  /* The timeline: the mailboxes and the diagram show events [0, position).
+   * While `following`, position is n_applied and grows with the trace. */
+  guint position;
+  gboolean following;
+  gboolean moving_timeline;   /* set while the window itself moves the scale */
+  guint diagram_position;     /* the diagram shows events [0, diagram_position) */
   guint64 selected_seq;
 
   /* Step mode (issue 5). Lines held in a server's step gate, learnt from

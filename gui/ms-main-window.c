@@ -33,6 +33,8 @@ enum {
 #define PRESENTATION_INSPECTOR_WIDTH 400
 /* The longest verb a breakpoint takes: IMAP's longest is 12 (AUTHENTICATE). */
 #define BREAKPOINT_VERB_MAX 16
+/* The longest trace whose diagram the timeline rebuilds (about 100 ms). */
+#define TIMELINE_DIAGRAM_MAX_EVENTS 20000
 
 static GParamSpec *properties[N_PROPS];
 
@@ -793,6 +795,412 @@ show_shortcuts_action (GtkWidget *widget,
   gtk_window_present (shortcuts);
 }
 
+/* --- the timeline (issue 5) --------------------------------------------- */
+
+/* "event k of n — 00:31:28.957199": event k is the last one shown (1-based),
+ * at its trace time in UTC, as docs/trace-format.md records it. */
+static void
+update_timeline_label (MsMainWindow *self)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *when = NULL;
+
+  if (self->position > 0)
+    {
+      MsEvent *event = ms_trace_model_get_event (self->trace, self->position - 1);
+      g_autoptr(GDateTime) second = NULL;
+      g_autoptr(GDateTime) time = NULL;
+
+      second = g_date_time_new_from_unix_utc (event->time_us / G_USEC_PER_SEC);
+      if (second != NULL)
+        time = g_date_time_add (second, event->time_us % G_USEC_PER_SEC);
+      if (time != NULL)
+        when = g_date_time_format (time, "%H:%M:%S.%f");
+    }
+  text = g_strdup_printf ("event %u of %u%s%s%s", self->position, self->n_applied,
+                          when != NULL ? " — " : "", when != NULL ? when : "",
+                          self->following ? "" : " (past)");
+  gtk_label_set_text (self->timeline_label, text);
+}
+
+static void
+update_timeline (MsMainWindow *self)
+{
+  GtkAdjustment *adjustment = gtk_range_get_adjustment (GTK_RANGE (self->timeline_scale));
+
+  /* The window moves the scale itself here: value-changed must not take
+   * it for the user going back in time. */
+  self->moving_timeline = TRUE;
+  gtk_adjustment_set_upper (adjustment, self->n_applied);
+  gtk_adjustment_set_value (adjustment, self->position);
+  self->moving_timeline = FALSE;
+  update_timeline_label (self);
+}
+
+guint
+ms_main_window_get_timeline_position (MsMainWindow *self)
+{
+  g_return_val_if_fail (MS_IS_MAIN_WINDOW (self), 0);
+  return self->position;
+}
+
+void
+ms_main_window_set_timeline_position (MsMainWindow *self,
+                                      guint position)
+{
+  g_return_if_fail (MS_IS_MAIN_WINDOW (self));
+
+  position = MIN (position, self->n_applied);
+  self->following = position == self->n_applied;
+  if (position != self->position)
+    {
+      /* Neither model can undo an event: both are rebuilt from the start.
+       * The mailboxes take 50 ms for 100,000 events, the diagram 2 s (it
+       * grows faster than the trace), so a long trace keeps its diagram
+       * whole and only the mailboxes go back in time. */
+      guint diagram_position = self->n_applied <= TIMELINE_DIAGRAM_MAX_EVENTS ? position
+                                                                            : self->n_applied;
+
+      ms_mailbox_model_rebuild (self->mailboxes, self->trace, position);
+      if (diagram_position != self->diagram_position)
+        {
+          ms_diagram_model_reset (self->diagram);
+          for (guint i = 0; i < diagram_position; i++)
+            ms_diagram_model_apply (self->diagram, ms_trace_model_get_event (self->trace, i));
+          self->diagram_position = diagram_position;
+        }
+      self->position = position;
+      show_selected (self);
+    }
+#ifdef MS_HAVE_SEQUENCE_VIEW
+  if (self->following)
+    ms_sequence_view_set_follow (MS_SEQUENCE_VIEW (self->sequence_view), TRUE);
+#endif
+  update_timeline (self);
+}
+
+static void
+timeline_value_changed_cb (GtkRange *range,
+                           MsMainWindow *self)
+{
+  double value = gtk_range_get_value (range);
+
+  if (self->moving_timeline)
+    return;
+  ms_main_window_set_timeline_position (self, value > 0 ? (guint) (value + 0.5) : 0);
+}
+
+/* --- saving and opening traces ------------------------------------------- */
+
+gboolean
+ms_main_window_save_trace (MsMainWindow *self,
+                           const char *path,
+                           GError **error)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  guint n;
+
+  g_return_val_if_fail (MS_IS_MAIN_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  /* Every event, also those of a live trace not announced yet. */
+  ms_trace_model_flush (self->trace);
+  n = ms_trace_model_get_n_events (self->trace);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *line = ms_event_to_json (ms_trace_model_get_event (self->trace, i));
+
+      g_string_append (out, line);
+      g_string_append_c (out, '\n');
+    }
+  /* Written to a temporary file and renamed: a failed save leaves an older
+   * trace as it was. */
+  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+}
+
+/* --- exports ------------------------------------------------------------- */
+
+/* Who sent a `data` event (docs/trace-format.md): SMTP's message is the
+ * client's, POP3's RETR/TOP the server's, and an IMAP literal goes the way
+ * of the line that announced it. */
+static const char *
+data_sender (const MsEvent *event,
+             const char *last_sender)
+{
+  const char *proto = ms_event_get_string (event, "proto");
+
+  if (g_strcmp0 (proto, "pop3") == 0)
+    return "S";
+  if (proto != NULL && g_str_has_prefix (proto, "smtp"))
+    return "C";
+  return last_sender != NULL ? last_sender : "C";
+}
+
+static void
+append_data_lines (GString *out,
+                   const char *sender,
+                   const MsEvent *event)
+{
+  const char *text = ms_event_get_string (event, "text");
+  g_auto(GStrv) lines = NULL;
+
+  g_string_append_printf (out, "%s: <%" G_GINT64_FORMAT " bytes of data%s>\n", sender,
+                          ms_event_get_int (event, "bytes", 0),
+                          ms_event_get_bool (event, "truncated", FALSE) ? ", cut" : "");
+  if (text == NULL || ms_event_get_bool (event, "secret", FALSE))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      gsize len = strlen (lines[i]);
+
+      /* The last split piece after a final line end is no line. */
+      if (lines[i + 1] == NULL && len == 0)
+        break;
+      if (len > 0 && lines[i][len - 1] == '\r')
+        lines[i][len - 1] = '\0';
+      g_string_append_printf (out, "    %s\n", lines[i]);
+    }
+}
+
+typedef struct {
+  GString *text;
+  const char *last_sender;   /* static string */
+} Transcript;
+
+static void
+transcript_free (Transcript *transcript)
+{
+  g_string_free (transcript->text, TRUE);
+  g_free (transcript);
+}
+
+gboolean
+ms_main_window_export_transcript (MsMainWindow *self,
+                                  const char *server,
+                                  const char *session,
+                                  const char *path,
+                                  GError **error)
+{
+  g_autoptr(GHashTable) transcripts = NULL;
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  g_return_val_if_fail (MS_IS_MAIN_WINDOW (self), FALSE);
+  g_return_val_if_fail ((server == NULL) == (session == NULL), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  /* One pass over the trace: each session's lines, sessions in the order
+   * they first spoke. */
+  transcripts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) transcript_free);
+  for (guint i = 0; i < self->n_applied; i++)
+    {
+      MsEvent *event = ms_trace_model_get_event (self->trace, i);
+      const char *id = ms_event_get_string (event, "session");
+      const char *text = ms_event_get_string (event, "text");
+      g_autofree char *key = NULL;
+      Transcript *transcript;
+
+      if (event->kind != MS_EVENT_COMMAND && event->kind != MS_EVENT_REPLY
+          && event->kind != MS_EVENT_DATA)
+        continue;
+      if (session != NULL
+          && (g_strcmp0 (event->server, server) != 0 || g_strcmp0 (id, session) != 0))
+        continue;
+      key = session_key (event->server, id);
+      transcript = g_hash_table_lookup (transcripts, key);
+      if (transcript == NULL)
+        {
+          const char *proto = ms_event_get_string (event, "proto");
+          gboolean client = g_strcmp0 (ms_event_get_string (event, "direction"), "client") == 0;
+
+          transcript = g_new0 (Transcript, 1);
+          transcript->text = g_string_new (NULL);
+          g_string_append_printf (transcript->text, "# server %s, session %s (%s%s)\n",
+                                  event->server ?: "?", id ?: "?", proto ?: "?",
+                                  client ? ", as its client saw it" : "");
+          g_ptr_array_add (order, transcript);
+          g_hash_table_insert (transcripts, g_steal_pointer (&key), transcript);
+        }
+      if (event->kind == MS_EVENT_DATA)
+        append_data_lines (transcript->text, data_sender (event, transcript->last_sender), event);
+      else
+        {
+          transcript->last_sender = event->kind == MS_EVENT_COMMAND ? "C" : "S";
+          g_string_append_printf (transcript->text, "%s: %s\n", transcript->last_sender,
+                                  text ?: "");
+        }
+    }
+
+  g_string_append (out, "# Mailscope transcript: C: client to server, S: server to client\n");
+  for (guint i = 0; i < order->len; i++)
+    {
+      Transcript *transcript = order->pdata[i];
+
+      g_string_append_c (out, '\n');
+      g_string_append_len (out, transcript->text->str, (gssize) transcript->text->len);
+    }
+  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+}
+
+gboolean
+ms_widget_save_png (GtkWidget *widget,
+                    const char *path,
+                    GError **error)
+{
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  GtkNative *native = gtk_widget_get_native (widget);
+  GskRenderer *renderer = native != NULL ? gtk_native_get_renderer (native) : NULL;
+
+  g_return_val_if_fail (GTK_IS_WIDGET (widget), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  /* The widget as it is on screen, drawn again by its window's renderer. */
+  paintable = gtk_widget_paintable_new (widget);
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_to_node (snapshot);
+  if (node == NULL || renderer == NULL || width <= 0 || height <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                   "Nothing to render for %s: the view is not on screen", path);
+      return FALSE;
+    }
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not write %s", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+ms_main_window_export_png (MsMainWindow *self,
+                           const char *path,
+                           GError **error)
+{
+  g_return_val_if_fail (MS_IS_MAIN_WINDOW (self), FALSE);
+  return ms_widget_save_png (self->sequence_view, path, error);
+}
+
+/* The session chosen in the sidebar (borrowed), or NULL. */
+static MsSessionItem *
+selected_session (MsMainWindow *self)
+{
+  GtkSelectionModel *model = gtk_list_view_get_model (self->sessions_view);
+
+  return gtk_single_selection_get_selected_item (GTK_SINGLE_SELECTION (model));
+}
+
+/* --- the file actions ---------------------------------------------------- */
+
+static const struct {
+  const char *action;
+  const char *title;
+  const char *accept;
+  const char *name;          /* the suggested file name when saving */
+  const char *pattern;
+  const char *filter;
+} file_actions[] = {
+  { "win.open-trace", "Open trace", "_Open", NULL, "*.jsonl", "Traces (JSON Lines)" },
+  { "win.save-trace", "Save trace", "_Save", "trace.jsonl", "*.jsonl", "Traces (JSON Lines)" },
+  { "win.export-transcript", "Export transcript", "_Export", "transcript.txt", "*.txt",
+    "Text" },
+  { "win.export-png", "Export diagram as PNG", "_Export", "diagram.png", "*.png",
+    "PNG images" },
+};
+
+static gboolean
+run_file_action (MsMainWindow *self,
+                 guint which,
+                 const char *path,
+                 GError **error)
+{
+  MsSessionItem *item;
+  MsMainWindow *replay;
+
+  switch (which)
+    {
+    case 0:
+      /* A replay in a window of its own, as `mailscope --trace-file`. */
+      replay = ms_main_window_new_for_trace (gtk_window_get_application (GTK_WINDOW (self)),
+                                             path, error);
+      if (replay == NULL)
+        return FALSE;
+      gtk_window_present (GTK_WINDOW (replay));
+      return TRUE;
+    case 1:
+      return ms_main_window_save_trace (self, path, error);
+    case 2:
+      item = selected_session (self);
+      return ms_main_window_export_transcript (
+        self, item != NULL ? ms_session_item_get_server (item) : NULL,
+        item != NULL ? ms_session_item_get_session (item) : NULL, path, error);
+    default:
+      return ms_main_window_export_png (self, path, error);
+    }
+}
+
+static void
+file_response_cb (GtkNativeDialog *chooser,
+                  int response,
+                  MsMainWindow *self)
+{
+  guint which = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (chooser), "ms-file-action"));
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  if (file != NULL)
+    path = g_file_get_path (file);
+  if (path != NULL && !run_file_action (self, which, path, &error))
+    {
+      GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), file_actions[which].title,
+                                                  error->message);
+
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", "_Close");
+      gtk_window_present (GTK_WINDOW (dialog));
+    }
+  g_object_unref (chooser);
+}
+
+static void
+file_action (GtkWidget *widget,
+             const char *action_name,
+             GVariant *parameter)
+{
+  MsMainWindow *self = MS_MAIN_WINDOW (widget);
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  guint which = 0;
+
+  while (which + 1 < G_N_ELEMENTS (file_actions)
+         && strcmp (file_actions[which].action, action_name) != 0)
+    which++;
+  chooser = gtk_file_chooser_native_new (file_actions[which].title, GTK_WINDOW (self),
+                                         file_actions[which].name != NULL
+                                           ? GTK_FILE_CHOOSER_ACTION_SAVE
+                                           : GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         file_actions[which].accept, "_Cancel");
+  gtk_file_filter_set_name (filter, file_actions[which].filter);
+  gtk_file_filter_add_pattern (filter, file_actions[which].pattern);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  if (file_actions[which].name != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), file_actions[which].name);
+  g_object_set_data (G_OBJECT (chooser), "ms-file-action", GUINT_TO_POINTER (which));
+  g_signal_connect (chooser, "response", G_CALLBACK (file_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
 /* --- feeding the models -------------------------------------------------- */
 
 
@@ -833,17 +1241,30 @@ trace_items_changed_cb (GListModel *trace,
       ms_diagram_model_reset (self->diagram);
       clear_pending (self);
       self->n_applied = 0;
+      self->position = 0;
+      self->diagram_position = 0;
     }
   for (; self->n_applied < n; self->n_applied++)
     {
       MsEvent *event = ms_trace_model_get_event (self->trace, self->n_applied);
 
       ms_session_model_apply (self->sessions, event);
-      ms_mailbox_model_apply (self->mailboxes, event);
-      ms_diagram_model_apply (self->diagram, event);
       apply_step_event (self, event);
+      /* Back in time, the mailboxes and the diagram stay where the timeline
+       * is; they catch up when it is moved to the end. */
+      if (self->diagram_position == self->n_applied)
+        {
+          ms_diagram_model_apply (self->diagram, event);
+          self->diagram_position++;
+        }
+      if (!self->following)
+        continue;
+      ms_mailbox_model_apply (self->mailboxes, event);
       show_mailbox_change (self, event);
     }
+  if (self->following)
+    self->position = self->n_applied;
+  update_timeline (self);
 }
 
 void
@@ -969,6 +1390,10 @@ static const struct {
   { GDK_KEY_0, GDK_CONTROL_MASK, "win.zoom-reset" },
   { GDK_KEY_KP_0, GDK_CONTROL_MASK, "win.zoom-reset" },
   { GDK_KEY_question, GDK_CONTROL_MASK, "win.show-shortcuts" },
+  { GDK_KEY_s, GDK_CONTROL_MASK, "win.save-trace" },
+  { GDK_KEY_o, GDK_CONTROL_MASK, "win.open-trace" },
+  { GDK_KEY_T, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.export-transcript" },
+  { GDK_KEY_E, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.export-png" },
 };
 
 static void
@@ -1006,6 +1431,8 @@ ms_main_window_class_init (MsMainWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.zoom-reset", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.show-shortcuts", NULL,
                                    show_shortcuts_action);
+  for (gsize i = 0; i < G_N_ELEMENTS (file_actions); i++)
+    gtk_widget_class_install_action (widget_class, file_actions[i].action, NULL, file_action);
   for (gsize i = 0; i < G_N_ELEMENTS (accels); i++)
     gtk_widget_class_add_binding_action (widget_class, accels[i].key, accels[i].mods,
                                          accels[i].action, NULL);
@@ -1033,6 +1460,8 @@ ms_main_window_class_init (MsMainWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, break_button);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, break_entry);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, break_label);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, timeline_scale);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, timeline_label);
 }
 
 static void
@@ -1058,6 +1487,10 @@ ms_main_window_init (MsMainWindow *self)
   self->rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->breakpoints = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (self->break_entry, "activate", G_CALLBACK (break_entry_activate_cb), self);
+  self->following = TRUE;
+  gtk_range_set_round_digits (GTK_RANGE (self->timeline_scale), 0);
+  g_signal_connect (self->timeline_scale, "value-changed",
+                    G_CALLBACK (timeline_value_changed_cb), self);
 
   self->trace = ms_trace_model_new ();
   self->sessions = ms_session_model_new ();

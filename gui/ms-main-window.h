@@ -44,6 +44,31 @@ gboolean ms_main_window_get_presentation (MsMainWindow *self);
 void ms_main_window_set_selected_seq (MsMainWindow *self, guint64 seq);
 guint64 ms_main_window_get_selected_seq (MsMainWindow *self);
 
+/* The timeline: the mailboxes and the diagram show the first `position`
+ * events (clamped to the trace's length). At the end, the window follows
+ * new events again. */
+void ms_main_window_set_timeline_position (MsMainWindow *self, guint position);
+guint ms_main_window_get_timeline_position (MsMainWindow *self);
+
+/* Writes every event of the window's trace to `path` as JSON Lines
+ * (docs/trace-format.md), replacing the file. */
+gboolean ms_main_window_save_trace (MsMainWindow *self, const char *path, GError **error);
+
+/* Writes the lines of one session (`server` and `session`), or of every
+ * session when both are NULL, to `path` as a text transcript: a header per
+ * session, then "C: " for commands, "S: " for replies, and a message or
+ * literal as "C: <N bytes of data>" followed by its lines, indented. */
+gboolean ms_main_window_export_transcript (MsMainWindow *self, const char *server,
+                                           const char *session, const char *path,
+                                           GError **error);
+
+/* Renders the diagram as it is on screen to a PNG file. */
+gboolean ms_main_window_export_png (MsMainWindow *self, const char *path, GError **error);
+
+/* Renders `widget` (realized, on screen) at its size to a PNG file: the
+ * diagram export and `mailscope --screenshot` share it. */
+gboolean ms_widget_save_png (GtkWidget *widget, const char *path, GError **error);
+
 /* Announces every pending trace event to the views now. */
 void ms_main_window_flush (MsMainWindow *self);
 

@@ -564,6 +564,238 @@ test_presentation (Fixture *fixture,
   g_assert_cmpfloat_with_epsilon (ms_sequence_view_get_zoom (view), 1.0, 1e-9);
 }
 
+/* The status of every message of a user's INBOX, which must have some. */
+static void
+assert_inbox_status (MsMainWindow *window,
+                     const char *server,
+                     const char *user,
+                     MsMessageStatus status)
+{
+  GListModel *messages = ms_mailbox_model_get_messages (window->mailboxes, server, user, "INBOX");
+
+  g_assert_cmpuint (g_list_model_get_n_items (messages), >, 0);
+  for (guint i = 0; i < g_list_model_get_n_items (messages); i++)
+    {
+      g_autoptr(MsMessageItem) item = g_list_model_get_item (messages, i);
+
+      g_assert_cmpstr (ms_message_status_to_string (ms_message_item_get_status (item)), ==,
+                       ms_message_status_to_string (status));
+    }
+}
+
+/* Back to just before the POP3 QUIT: bob's messages are marked, not gone
+ * yet, and the diagram ends there; at the end the QUIT has removed them. */
+static void
+test_timeline (Fixture *fixture,
+               gconstpointer data)
+{
+  MsMainWindow *window = fixture->window;
+  guint n = ms_trace_model_get_n_events (fixture->trace);
+  guint n_arrows_end = g_list_model_get_n_items (G_LIST_MODEL (window->diagram));
+  guint quit = n;
+  const char *server = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *iso = NULL;
+  g_autoptr(GDateTime) time = NULL;
+  const char *label;
+
+  for (guint i = 0; i < n && quit == n; i++)
+    {
+      MsEvent *event = ms_trace_model_get_event (fixture->trace, i);
+
+      if (event->kind == MS_EVENT_COMMAND
+          && g_strcmp0 (ms_event_get_string (event, "proto"), "pop3") == 0
+          && g_strcmp0 (ms_event_get_string (event, "verb"), "QUIT") == 0)
+        {
+          quit = i;
+          server = event->server;
+        }
+    }
+  g_assert_cmpuint (quit, <, n);
+  g_assert_cmpuint (ms_main_window_get_timeline_position (window), ==, n);
+  assert_inbox_status (window, server, "bob", MS_MESSAGE_STATUS_GONE);
+
+  /* As the user would: through the scale. */
+  gtk_range_set_value (GTK_RANGE (window->timeline_scale), quit);
+  iterate ();
+  g_assert_cmpuint (ms_main_window_get_timeline_position (window), ==, quit);
+  assert_inbox_status (window, server, "bob", MS_MESSAGE_STATUS_POP3_MARKED);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (window->diagram)), <, n_arrows_end);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (window->diagram)), >, 0);
+
+  /* The label names the last event shown and its time (UTC). */
+  time = g_date_time_new_from_unix_utc (
+    ms_trace_model_get_event (fixture->trace, quit - 1)->time_us / G_USEC_PER_SEC);
+  iso = g_date_time_format_iso8601 (time);
+  expected = g_strdup_printf ("event %u of %u", quit, n);
+  label = gtk_label_get_text (window->timeline_label);
+  g_assert_true (g_str_has_prefix (label, expected));
+  /* "2026-12-02T00:31:28Z": the label's time starts with the hour. */
+  g_assert_nonnull (strchr (iso, 'T'));
+  iso[strlen (iso) - 1] = '\0';
+  g_assert_nonnull (strstr (label, strchr (iso, 'T') + 1));
+
+  gtk_range_set_value (GTK_RANGE (window->timeline_scale), n);
+  iterate ();
+  g_assert_cmpuint (ms_main_window_get_timeline_position (window), ==, n);
+  assert_inbox_status (window, server, "bob", MS_MESSAGE_STATUS_GONE);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (window->diagram)), ==, n_arrows_end);
+}
+
+/* A temporary file's path, in a directory of its own; remove_temp() cleans up. */
+static char *
+temp_path (const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("ms-export-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return g_build_filename (dir, name, NULL);
+}
+
+static void
+remove_temp (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+/* Saved and loaded again: the same events, first to last. */
+static void
+test_save_trace (Fixture *fixture,
+                 gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = temp_path ("saved.jsonl");
+  g_autoptr(MsTraceModel) loaded = ms_trace_model_new ();
+  guint n = ms_trace_model_get_n_events (fixture->trace);
+
+  g_assert_true (ms_main_window_save_trace (fixture->window, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (ms_trace_model_load_file (loaded, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, >, 0);
+  g_assert_cmpuint (ms_trace_model_get_n_events (loaded), ==, n);
+  g_assert_cmpuint (ms_trace_model_get_event (loaded, 0)->seq, ==,
+                    ms_trace_model_get_event (fixture->trace, 0)->seq);
+  g_assert_cmpuint (ms_trace_model_get_event (loaded, n - 1)->seq, ==,
+                    ms_trace_model_get_event (fixture->trace, n - 1)->seq);
+  g_assert_cmpint (ms_trace_model_get_event (loaded, n - 1)->time_us, ==,
+                   ms_trace_model_get_event (fixture->trace, n - 1)->time_us);
+  remove_temp (path);
+}
+
+/* One session's transcript holds its command and reply lines, in order,
+ * as C: and S: lines; the whole trace's has EHLO before its 250. */
+static void
+test_export_transcript (Fixture *fixture,
+                        gconstpointer data)
+{
+  g_autofree char *path = temp_path ("transcript.txt");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *contents = NULL;
+  g_autofree char *header = NULL;
+  g_auto(GStrv) lines = NULL;
+  const char *server = NULL;
+  const char *session = NULL;
+  const char *ehlo;
+  guint n_lines = 0;
+
+  for (guint i = 0; i < ms_trace_model_get_n_events (fixture->trace); i++)
+    {
+      MsEvent *event = ms_trace_model_get_event (fixture->trace, i);
+
+      if (session == NULL && (event->kind == MS_EVENT_COMMAND || event->kind == MS_EVENT_REPLY))
+        {
+          server = event->server;
+          session = ms_event_get_string (event, "session");
+        }
+      if (session == NULL || g_strcmp0 (event->server, server) != 0
+          || g_strcmp0 (ms_event_get_string (event, "session"), session) != 0)
+        continue;
+      if (event->kind == MS_EVENT_COMMAND || event->kind == MS_EVENT_REPLY)
+        g_ptr_array_add (expected,
+                         g_strdup_printf ("%s: %s", event->kind == MS_EVENT_COMMAND ? "C" : "S",
+                                          ms_event_get_string (event, "text")));
+    }
+  g_assert_nonnull (session);
+  g_assert_cmpuint (expected->len, >, 2);
+
+  g_assert_true (ms_main_window_export_transcript (fixture->window, server, session, path,
+                                                   &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_no_error (error);
+  header = g_strdup_printf ("# server %s, session %s ", server, session);
+  g_assert_nonnull (strstr (contents, header));
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (!g_str_has_prefix (lines[i], "C: ") && !g_str_has_prefix (lines[i], "S: "))
+        continue;
+      if (g_str_has_suffix (lines[i], " bytes of data>"))
+        continue;
+      g_assert_cmpuint (n_lines, <, expected->len);
+      g_assert_cmpstr (lines[i], ==, expected->pdata[n_lines]);
+      n_lines++;
+    }
+  g_assert_cmpuint (n_lines, ==, expected->len);
+  g_clear_pointer (&contents, g_free);
+
+  /* Every session: the lecture's first SMTP exchange, in order. */
+  g_assert_true (ms_main_window_export_transcript (fixture->window, NULL, NULL, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_no_error (error);
+  ehlo = strstr (contents, "\nC: EHLO");
+  g_assert_nonnull (ehlo);
+  g_assert_nonnull (strstr (ehlo, "\nS: 250"));
+  g_assert_nonnull (strstr (contents, "bytes of data>\n    "));
+  remove_temp (path);
+}
+
+/* The diagram as a PNG of the view's size. */
+static void
+test_export_png (Fixture *fixture,
+                 gconstpointer data)
+{
+  g_autofree char *path = temp_path ("diagram.png");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  iterate ();
+  g_assert_true (ms_main_window_export_png (fixture->window, path, &error));
+  g_assert_no_error (error);
+  texture = gdk_texture_new_from_filename (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), >, 0);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==,
+                   gtk_widget_get_width (fixture->window->sequence_view));
+  g_assert_cmpint (gdk_texture_get_height (texture), ==,
+                   gtk_widget_get_height (fixture->window->sequence_view));
+  remove_temp (path);
+}
+
+static const struct {
+  const char *path;
+  const char *fixture;
+  void (*func) (Fixture *fixture, gconstpointer data);
+} fixture_tests[] = {
+  { "/gui/main-window/sessions", "lecture.jsonl", test_sessions },
+  { "/gui/main-window/arrows", "lecture.jsonl", test_arrows },
+  { "/gui/main-window/mailbox", "lecture.jsonl", test_mailbox },
+  { "/gui/main-window/inspector", "lecture.jsonl", test_inspector },
+  { "/gui/main-window/replay-read-only", "lecture.jsonl", test_replay_read_only },
+  { "/gui/main-window/presentation", "lecture.jsonl", test_presentation },
+  { "/gui/main-window/timeline", "pop3-delete.jsonl", test_timeline },
+  { "/gui/main-window/save-trace", "lecture.jsonl", test_save_trace },
+  { "/gui/main-window/export-transcript", "lecture.jsonl", test_export_transcript },
+  { "/gui/main-window/export-png", "lecture.jsonl", test_export_png },
+};
+
 int
 main (int argc,
       char **argv)
@@ -571,18 +803,9 @@ main (int argc,
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
-  g_test_add ("/gui/main-window/sessions", Fixture, "lecture.jsonl", fixture_setup,
-              test_sessions, fixture_teardown);
-  g_test_add ("/gui/main-window/arrows", Fixture, "lecture.jsonl", fixture_setup,
-              test_arrows, fixture_teardown);
-  g_test_add ("/gui/main-window/mailbox", Fixture, "lecture.jsonl", fixture_setup,
-              test_mailbox, fixture_teardown);
-  g_test_add ("/gui/main-window/inspector", Fixture, "lecture.jsonl", fixture_setup,
-              test_inspector, fixture_teardown);
-  g_test_add ("/gui/main-window/replay-read-only", Fixture, "lecture.jsonl", fixture_setup,
-              test_replay_read_only, fixture_teardown);
-  g_test_add ("/gui/main-window/presentation", Fixture, "lecture.jsonl", fixture_setup,
-              test_presentation, fixture_teardown);
+  for (gsize i = 0; i < G_N_ELEMENTS (fixture_tests); i++)
+    g_test_add (fixture_tests[i].path, Fixture, fixture_tests[i].fixture, fixture_setup,
+                fixture_tests[i].func, fixture_teardown);
   g_test_add ("/gui/main-window/step", LiveFixture, NULL, live_setup, test_step,
               live_teardown);
   g_test_add ("/gui/main-window/breakpoint", LiveFixture, NULL, live_setup, test_breakpoint,
