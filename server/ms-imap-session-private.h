@@ -42,7 +42,6 @@ struct _MsImapSession {
   gboolean tls_available;
   gboolean tls_active;
   gboolean login_needs_tls;
-  gboolean reveal_secrets;
   gsize max_line;
   gsize max_literal;
   gsize max_append;

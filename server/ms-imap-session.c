@@ -52,7 +52,6 @@ ms_imap_session_new (const MsImapSessionConfig *config,
   session->tls_available = config->tls_available;
   session->tls_active = config->tls_active;
   session->login_needs_tls = config->login_needs_tls;
-  session->reveal_secrets = config->reveal_secrets;
   session->max_line = config->max_line ? config->max_line : 64 * 1024;
   session->max_literal = config->max_literal ? config->max_literal : 64 * 1024;
   session->max_append = config->max_append ? config->max_append : 10 * 1024 * 1024;
@@ -93,6 +92,13 @@ ms_imap_session_get_state (MsImapSession *session)
   return session->state;
 }
 
+gboolean
+ms_imap_session_awaits_command (MsImapSession *session)
+{
+  g_return_val_if_fail (session != NULL, FALSE);
+  return session->wait == MS_IMAP_WAIT_NONE && session->command->len == 0;
+}
+
 const char *
 ms_imap_session_get_user (MsImapSession *session)
 {
@@ -127,7 +133,7 @@ _ms_imap_set_state (MsImapSession *session,
 static gboolean
 reveal_secrets (MsImapSession *session)
 {
-  return session->reveal_secrets || ms_trace_bus_get_reveal_secrets (session->trace.bus);
+  return ms_trace_bus_get_reveal_secrets (session->trace.bus);
 }
 
 /* The `status` of a reply event: "+" for a continuation, the tag's status

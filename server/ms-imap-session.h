@@ -56,7 +56,6 @@ typedef struct {
   MsTraceBus *bus;
   const char *server_name;
   const char *session_id;
-  gboolean reveal_secrets;     /* show passwords in the trace (teaching only) */
 } MsImapSessionConfig;
 
 /* Copies what it needs from `config`. The backend and output tables, their
@@ -90,6 +89,10 @@ void ms_imap_session_shutdown (MsImapSession *session);
 void ms_imap_session_mailbox_changed (MsImapSession *session);
 
 MsImapState ms_imap_session_get_state (MsImapSession *session);
+/* TRUE when the next line from the client starts a new command: not a line
+ * of a message, not the answer to a continuation request. The step gate
+ * holds only such lines. */
+gboolean ms_imap_session_awaits_command (MsImapSession *session);
 /* The canonical user name once logged in, else NULL. Borrowed. */
 const char *ms_imap_session_get_user (MsImapSession *session);
 /* The selected mailbox's canonical name ("INBOX", "Work/2026"), else NULL. */

@@ -174,6 +174,13 @@ ms_pop3_session_get_state (MsPop3Session *session)
   return session->state;
 }
 
+gboolean
+ms_pop3_session_awaits_command (MsPop3Session *session)
+{
+  g_return_val_if_fail (session != NULL, FALSE);
+  return session->auth_step == MS_POP3_AUTH_NONE;
+}
+
 const char *
 ms_pop3_session_get_user (MsPop3Session *session)
 {

@@ -128,6 +128,10 @@ void ms_pop3_session_timeout (MsPop3Session *session);
 void ms_pop3_session_shutdown (MsPop3Session *session);
 
 MsPop3State ms_pop3_session_get_state (MsPop3Session *session);
+/* TRUE when the next line from the client starts a new command: not a line
+ * of a message, not the answer to a continuation request. The step gate
+ * holds only such lines. */
+gboolean ms_pop3_session_awaits_command (MsPop3Session *session);
 /* The canonical user name once logged in, else NULL. Borrowed. */
 const char *ms_pop3_session_get_user (MsPop3Session *session);
 /* The greeting's APOP timestamp ("<...@host>"), or NULL. Borrowed. */

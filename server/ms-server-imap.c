@@ -146,7 +146,6 @@ imap_session_new (MsServerConnection *connection)
   config.bus = server->bus;
   config.server_name = server->domain;
   config.session_id = connection->session_id;
-  config.reveal_secrets = ms_trace_bus_get_reveal_secrets (server->bus);
   ms_conn_set_idle_timeout (connection->conn, server->imap_idle_timeout_s);
   return ms_imap_session_new (&config, &imap_backend, connection, &_ms_server_session_output,
                               connection);
@@ -201,6 +200,12 @@ imap_shutdown (gpointer session)
   ms_imap_session_shutdown (session);
 }
 
+static gboolean
+imap_awaits_command (gpointer session)
+{
+  return ms_imap_session_awaits_command (session);
+}
+
 static const char *
 imap_state_name (gpointer session)
 {
@@ -222,4 +227,5 @@ const MsProtocolOps _ms_server_imap_ops = {
   .timeout = imap_timeout,
   .shutdown = imap_shutdown,
   .state_name = imap_state_name,
+  .awaits_command = imap_awaits_command,
 };

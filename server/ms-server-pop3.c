@@ -332,6 +332,12 @@ pop3_shutdown (gpointer session)
   ms_pop3_session_shutdown (session);
 }
 
+static gboolean
+pop3_awaits_command (gpointer session)
+{
+  return ms_pop3_session_awaits_command (session);
+}
+
 static const char *
 pop3_state_name (gpointer session)
 {
@@ -352,4 +358,5 @@ const MsProtocolOps _ms_server_pop3_ops = {
   .timeout = pop3_timeout,
   .shutdown = pop3_shutdown,
   .state_name = pop3_state_name,
+  .awaits_command = pop3_awaits_command,
 };

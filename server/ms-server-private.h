@@ -26,6 +26,9 @@ typedef struct {
   void (*timeout) (gpointer session);
   void (*shutdown) (gpointer session);
   const char *(*state_name) (gpointer session);
+  /* TRUE when the next line starts a command (the step gate holds only
+   * those: not a message's lines, not an answer to a continuation). */
+  gboolean (*awaits_command) (gpointer session);
 } MsProtocolOps;
 
 struct _MsServerConnection {
@@ -48,7 +51,6 @@ struct _MsServerConnection {
   /* The last line the session sent asked for more (SMTP 334, POP3/IMAP
    * "+ "): the next input line belongs to the current command (an AUTH
    * response, the rest of an IMAP command), so the gate lets it pass. */
-  gboolean continuation_sent;
 };
 
 typedef struct {

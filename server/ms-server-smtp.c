@@ -190,6 +190,12 @@ smtp_shutdown (gpointer session)
   ms_smtp_session_shutdown (session);
 }
 
+static gboolean
+smtp_awaits_command (gpointer session)
+{
+  return ms_smtp_session_awaits_command (session);
+}
+
 static const char *
 smtp_state_name (gpointer session)
 {
@@ -209,4 +215,5 @@ const MsProtocolOps _ms_server_smtp_ops = {
   .timeout = smtp_timeout,
   .shutdown = smtp_shutdown,
   .state_name = smtp_state_name,
+  .awaits_command = smtp_awaits_command,
 };

@@ -144,27 +144,6 @@ _ms_server_connection_event (MsServerConnection *connection,
   return event;
 }
 
-/* Whether the last line in `bytes` asks the client for more: "334" (SMTP
- * AUTH, RFC 4954 §4) or "+" then a space or the line end (POP3 AUTH,
- * RFC 5034 §4; IMAP, RFC 3501 §7.5). "+OK" is not one. */
-static gboolean
-is_continuation_request (const char *bytes,
-                         gsize len)
-{
-  gsize start = bytes[len - 1] == '\n' ? len - 1 : len;
-  const char *line;
-  gsize n;
-
-  while (start > 0 && bytes[start - 1] != '\n')
-    start--;
-  line = bytes + start;
-  n = len - start;
-  if (n >= 3 && memcmp (line, "334", 3) == 0)
-    return TRUE;
-  return n >= 1 && line[0] == '+' && (n == 1 || line[1] == ' ' || line[1] == '\r' ||
-                                      line[1] == '\n');
-}
-
 static void
 output_send (gpointer data,
              const char *bytes,
@@ -172,8 +151,6 @@ output_send (gpointer data,
 {
   MsServerConnection *connection = data;
 
-  if (len > 0)
-    connection->continuation_sent = is_continuation_request (bytes, len);
   if (connection->held_output != NULL)
     g_string_append_len (connection->held_output, bytes, len);
   else
@@ -437,8 +414,7 @@ gate_should_hold (MsServerConnection *connection,
 
   if (!connection->step_mode && server->breakpoints->len == 0)
     return FALSE;
-  if (connection->continuation_sent ||
-      strcmp (connection->ops->state_name (connection->session), "data") == 0)
+  if (!connection->ops->awaits_command (connection->session))
     return FALSE;
   if (connection->step_mode)
     {

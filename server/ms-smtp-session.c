@@ -95,6 +95,13 @@ ms_smtp_session_get_state (MsSmtpSession *session)
   return session->state;
 }
 
+gboolean
+ms_smtp_session_awaits_command (MsSmtpSession *session)
+{
+  g_return_val_if_fail (session != NULL, FALSE);
+  return session->state != MS_SMTP_STATE_DATA && session->auth_step == MS_SMTP_AUTH_NONE;
+}
+
 const char *
 ms_smtp_session_get_auth_user (MsSmtpSession *session)
 {

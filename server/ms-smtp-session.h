@@ -100,6 +100,10 @@ void ms_smtp_session_timeout (MsSmtpSession *session);
 void ms_smtp_session_shutdown (MsSmtpSession *session);
 
 MsSmtpState ms_smtp_session_get_state (MsSmtpSession *session);
+/* TRUE when the next line from the client starts a new command: not a line
+ * of a message, not the answer to a continuation request. The step gate
+ * holds only such lines. */
+gboolean ms_smtp_session_awaits_command (MsSmtpSession *session);
 /* NULL when not authenticated. Borrowed. */
 const char *ms_smtp_session_get_auth_user (MsSmtpSession *session);
 

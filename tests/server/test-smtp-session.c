@@ -616,6 +616,38 @@ test_trace_events (Fixture *fixture,
   g_assert_cmpuint (states, ==, 4);
 }
 
+/* The step gate holds only lines that start a command: not the lines of a
+ * message, not the answer to "334". */
+static void
+test_awaits_command (Fixture *fixture,
+                     gconstpointer user_data)
+{
+  static const struct {
+    const char *line;
+    gboolean awaits;            /* after the line */
+  } steps[] = {
+    { "EHLO client.test", TRUE },
+    { "AUTH LOGIN", FALSE },           /* 334: the user name comes next */
+    { "YWxpY2U=", FALSE },             /* 334: the password comes next */
+    { "YWxpY2Vwdw==", TRUE },          /* "alicepw": 235 */
+    { "MAIL FROM:<alice@alpha.test>", TRUE },
+    { "RCPT TO:<bob@beta.test>", TRUE },
+    { "DATA", FALSE },                 /* 354: the message's lines come next */
+    { "Subject: held?", FALSE },
+    { ".", TRUE },
+  };
+
+  g_assert_true (ms_smtp_session_awaits_command (fixture->session));
+  for (gsize i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      g_autofree char *reply = feed (fixture, steps[i].line);
+
+      g_test_message ("%s -> %s", steps[i].line, reply);
+      g_assert_cmpint (reply[0], !=, '5');
+      g_assert_cmpint (ms_smtp_session_awaits_command (fixture->session), ==, steps[i].awaits);
+    }
+}
+
 int
 main (int argc,
       char **argv)
@@ -642,6 +674,7 @@ main (int argc,
   ADD ("starttls-resets", test_starttls_resets, MS_SMTP_PORT_MTA);
   ADD ("delivery-failure", test_delivery_failure, MS_SMTP_PORT_MTA);
   ADD ("trace-events", test_trace_events, MS_SMTP_PORT_MTA);
+  ADD ("awaits-command", test_awaits_command, MS_SMTP_PORT_SUBMISSION);
 
   return g_test_run ();
 }
