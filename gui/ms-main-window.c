@@ -7,9 +7,7 @@
 
 #include "ms-gui-resources.h"
 #include "ms-main-window-private.h"
-#ifdef MS_HAVE_SEQUENCE_VIEW
 #include "ms-sequence-view.h"
-#endif
 
 G_DEFINE_FINAL_TYPE (MsMainWindow, ms_main_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -307,72 +305,13 @@ ms_main_window_get_selected_seq (MsMainWindow *self)
   return self->selected_seq;
 }
 
-#ifndef MS_HAVE_SEQUENCE_VIEW
-/* Until the sequence diagram widget exists: the arrows as a list. */
-static void
-arrow_setup_cb (GtkSignalListItemFactory *factory,
-                GtkListItem *list_item,
-                gpointer user_data)
-{
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-  gtk_list_item_set_child (list_item, label);
-}
-
-static void
-arrow_bind_cb (GtkSignalListItemFactory *factory,
-               GtkListItem *list_item,
-               MsMainWindow *self)
-{
-  MsArrowItem *arrow = gtk_list_item_get_item (list_item);
-  GtkWidget *label = gtk_list_item_get_child (list_item);
-  g_autofree char *text = NULL;
-
-  text = g_strdup_printf ("%s → %s   %s", lane_name (self, ms_arrow_item_get_from_lane (arrow)),
-                          lane_name (self, ms_arrow_item_get_to_lane (arrow)),
-                          ms_arrow_item_get_text (arrow) ?: "");
-  gtk_label_set_text (GTK_LABEL (label), text);
-  gtk_widget_set_css_classes (label, (const char *[]) {
-                                "ms-arrow",
-                                ms_arrow_class_to_string (ms_arrow_item_get_class (arrow)),
-                                NULL });
-}
-
-static void
-arrow_selected_cb (GtkSingleSelection *selection,
-                   GParamSpec *pspec,
-                   MsMainWindow *self)
-{
-  MsArrowItem *arrow = gtk_single_selection_get_selected_item (selection);
-
-  ms_main_window_set_selected_seq (self, arrow != NULL ? ms_arrow_item_get_seq (arrow) : 0);
-}
-#endif
-
 static void
 add_diagram (MsMainWindow *self)
 {
-#ifdef MS_HAVE_SEQUENCE_VIEW
   self->sequence_view = ms_sequence_view_new ();
   ms_sequence_view_set_model (MS_SEQUENCE_VIEW (self->sequence_view), self->diagram);
   g_object_bind_property (self->sequence_view, "selected-seq", self, "selected-seq",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-#else
-  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
-  GtkSingleSelection *selection;
-
-  selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->diagram)));
-  gtk_single_selection_set_autoselect (selection, FALSE);
-  gtk_single_selection_set_can_unselect (selection, TRUE);
-  gtk_single_selection_set_selected (selection, GTK_INVALID_LIST_POSITION);
-  g_signal_connect (selection, "notify::selected-item", G_CALLBACK (arrow_selected_cb), self);
-  g_signal_connect (factory, "setup", G_CALLBACK (arrow_setup_cb), NULL);
-  g_signal_connect (factory, "bind", G_CALLBACK (arrow_bind_cb), self);
-  self->sequence_view = gtk_list_view_new (GTK_SELECTION_MODEL (selection), factory);
-  gtk_widget_add_css_class (self->sequence_view, "ms-arrow-list");
-#endif
   gtk_scrolled_window_set_child (self->diagram_scroller, self->sequence_view);
 }
 
@@ -711,9 +650,7 @@ apply_scale (MsMainWindow *self)
                          gtk_widget_get_name (GTK_WIDGET (self)), font_text,
                          gtk_widget_get_name (GTK_WIDGET (self)), diagram_text);
   gtk_css_provider_load_from_data (self->scale_css, css, -1);
-#ifdef MS_HAVE_SEQUENCE_VIEW
   ms_sequence_view_set_zoom (MS_SEQUENCE_VIEW (self->sequence_view), diagram_zoom (self));
-#endif
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-in", self->zoom < ZOOM_MAX);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.zoom-out", self->zoom > ZOOM_MIN);
 }
@@ -872,10 +809,8 @@ ms_main_window_set_timeline_position (MsMainWindow *self,
       self->position = position;
       show_selected (self);
     }
-#ifdef MS_HAVE_SEQUENCE_VIEW
   if (self->following)
     ms_sequence_view_set_follow (MS_SEQUENCE_VIEW (self->sequence_view), TRUE);
-#endif
   update_timeline (self);
 }
 

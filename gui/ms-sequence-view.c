@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ms-draw-private.h"
 #include "ms-sequence-view.h"
 
 /* Layout, in content coordinates (before scrolling):
@@ -149,22 +150,6 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (MsSequenceView, ms_sequence_view, GTK_TYPE_WIDGET
 
 /* ---- Metrics and geometry ---- */
 
-static PangoFontDescription *
-scaled_font (const PangoFontDescription *base,
-             double factor)
-{
-  PangoFontDescription *desc = pango_font_description_copy (base);
-  int size = pango_font_description_get_size (base);
-
-  if (size <= 0)
-    size = 11 * PANGO_SCALE;
-  if (pango_font_description_get_size_is_absolute (base))
-    pango_font_description_set_absolute_size (desc, size * factor);
-  else
-    pango_font_description_set_size (desc, (int) (size * factor));
-  return desc;
-}
-
 static int
 text_height (GtkWidget *widget,
              const PangoFontDescription *desc)
@@ -204,11 +189,11 @@ ensure_metrics (MsSequenceView *self)
   g_clear_pointer (&self->label_font, pango_font_description_free);
   g_clear_pointer (&self->line_font, pango_font_description_free);
   g_clear_pointer (&self->tag_font, pango_font_description_free);
-  self->label_font = scaled_font (base, self->zoom);
+  self->label_font = _ms_draw_scaled_font (base, self->zoom);
   pango_font_description_set_weight (self->label_font, PANGO_WEIGHT_BOLD);
-  self->line_font = scaled_font (base, self->zoom);
+  self->line_font = _ms_draw_scaled_font (base, self->zoom);
   pango_font_description_set_family (self->line_font, "monospace");
-  self->tag_font = scaled_font (base, self->zoom * 0.8);
+  self->tag_font = _ms_draw_scaled_font (base, self->zoom * 0.8);
   pango_font_description_set_weight (self->tag_font, PANGO_WEIGHT_BOLD);
 
   self->line_h = MAX (text_height (widget, self->line_font),
@@ -380,42 +365,13 @@ row_at (MsSequenceView *self,
 
 /* ---- Colours of the current theme ---- */
 
-static void
-foreground_color (MsSequenceView *self,
-                  GdkRGBA *color)
-{
-#if GTK_CHECK_VERSION (4, 10, 0)
-  gtk_widget_get_color (GTK_WIDGET (self), color);
-#else
-  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), color);
-#endif
-}
-
-/* Dark theme when the text is light: works with or without libadwaita, and
- * with high-contrast themes. Relative luminance per WCAG 2.1. */
-static double
-luminance (const GdkRGBA *c)
-{
-  double rgb[3] = { c->red, c->green, c->blue };
-
-  for (int i = 0; i < 3; i++)
-    rgb[i] = rgb[i] <= 0.03928 ? rgb[i] / 12.92 : pow ((rgb[i] + 0.055) / 1.055, 2.4);
-  return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
-}
-
 double
 ms_sequence_view_contrast_ratio (const GdkRGBA *a,
                                  const GdkRGBA *b)
 {
-  double la = luminance (a), lb = luminance (b);
+  double la = _ms_draw_luminance (a), lb = _ms_draw_luminance (b);
 
   return (MAX (la, lb) + 0.05) / (MIN (la, lb) + 0.05);
-}
-
-static gboolean
-is_dark (const GdkRGBA *fg)
-{
-  return luminance (fg) > 0.5;
 }
 
 /* ---- Drawing ---- */
@@ -426,18 +382,6 @@ fill (GtkSnapshot *snapshot,
       double x, double y, double w, double h)
 {
   gtk_snapshot_append_color (snapshot, color, &GRAPHENE_RECT_INIT (x, y, w, h));
-}
-
-static void
-append_layout (GtkSnapshot *snapshot,
-               PangoLayout *layout,
-               const GdkRGBA *color,
-               double x, double y)
-{
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((float) x, (float) y));
-  gtk_snapshot_append_layout (snapshot, layout, color);
-  gtk_snapshot_restore (snapshot);
 }
 
 /* A horizontal line from x0 to x1 (either order) centred on y, in the
@@ -581,7 +525,7 @@ draw_row (MsSequenceView *self,
                  &GRAPHENE_RECT_INIT ((float) (tag_x - pad), (float) (y + pad),
                                       (float) (tag_w + 2 * pad), (float) tag_h),
                  &muted, NULL, 0);
-      append_layout (snapshot, tag, fg, tag_x, y + pad);
+      _ms_draw_append_layout (snapshot, tag, fg, tag_x, y + pad);
     }
 
   /* The lanes' part: clipped so it slides under the gutter when scrolled. */
@@ -600,7 +544,7 @@ draw_row (MsSequenceView *self,
   pango_layout_set_single_paragraph_mode (label, TRUE);
   pango_layout_set_width (label, (int) MAX (span - 2 * pad, self->line_h) * PANGO_SCALE);
   pango_layout_set_alignment (label, rightwards ? PANGO_ALIGN_LEFT : PANGO_ALIGN_RIGHT);
-  append_layout (snapshot, label, fg, left + pad, y + pad);
+  _ms_draw_append_layout (snapshot, label, fg, left + pad, y + pad);
   gtk_snapshot_pop (snapshot);
 }
 
@@ -647,7 +591,7 @@ draw_header (MsSequenceView *self,
         draw_chip (snapshot, &chip, &server_colors[dark ? 1 : 0], NULL, 0);
       else
         draw_chip (snapshot, &chip, NULL, fg, 2);
-      append_layout (snapshot, layout, server ? &on_server : fg,
+      _ms_draw_append_layout (snapshot, layout, server ? &on_server : fg,
                      cx - text_w / 2.0, (self->header_h - text_h) / 2.0);
     }
   gtk_snapshot_pop (snapshot);
@@ -668,8 +612,8 @@ ms_sequence_view_snapshot (GtkWidget *widget,
   guint first, last;
 
   ensure_metrics (self);
-  foreground_color (self, &fg);
-  dark = is_dark (&fg);
+  _ms_draw_foreground_color (GTK_WIDGET (self), &fg);
+  dark = _ms_draw_is_dark (&fg);
   lane_geometry (self, width, &geo);
   value = scroll_y (self);
   lane_line = fg;

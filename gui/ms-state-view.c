@@ -8,6 +8,7 @@
 
 #include "ms-diagram-model.h"
 #include "ms-sequence-view.h"
+#include "ms-draw-private.h"
 #include "ms-state-view.h"
 
 /* ---- The machines: one static table per protocol ----
@@ -220,22 +221,6 @@ struct _MsStateView
 
 G_DEFINE_FINAL_TYPE (MsStateView, ms_state_view, GTK_TYPE_WIDGET)
 
-static PangoFontDescription *
-scaled_font (const PangoFontDescription *base,
-             double factor)
-{
-  PangoFontDescription *desc = pango_font_description_copy (base);
-  int size = pango_font_description_get_size (base);
-
-  if (size <= 0)
-    size = 11 * PANGO_SCALE;
-  if (pango_font_description_get_size_is_absolute (base))
-    pango_font_description_set_absolute_size (desc, size * factor);
-  else
-    pango_font_description_set_size (desc, (int) (size * factor));
-  return desc;
-}
-
 static PangoLayout *
 make_layout (MsStateView *self,
              const PangoFontDescription *desc,
@@ -262,9 +247,9 @@ ensure_metrics (MsStateView *self)
   base = pango_context_get_font_description (gtk_widget_get_pango_context (GTK_WIDGET (self)));
   g_clear_pointer (&self->state_font, pango_font_description_free);
   g_clear_pointer (&self->label_font, pango_font_description_free);
-  self->state_font = scaled_font (base, TEXT_SCALE);
+  self->state_font = _ms_draw_scaled_font (base, TEXT_SCALE);
   pango_font_description_set_weight (self->state_font, PANGO_WEIGHT_BOLD);
-  self->label_font = scaled_font (base, TEXT_SCALE);
+  self->label_font = _ms_draw_scaled_font (base, TEXT_SCALE);
   pango_font_description_set_family (self->label_font, "monospace");
 
   g_object_unref (make_layout (self, self->state_font, "Hg|", NULL, &self->line_h));
@@ -349,37 +334,7 @@ box_rect (MsStateView *self,
 
 /* ---- Colours ---- */
 
-static void
-foreground_color (MsStateView *self,
-                  GdkRGBA *color)
-{
-#if GTK_CHECK_VERSION (4, 10, 0)
-  gtk_widget_get_color (GTK_WIDGET (self), color);
-#else
-  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (self)), color);
-#endif
-}
-
-/* Dark theme when the text is light (as in the sequence view). */
-static gboolean
-is_dark (const GdkRGBA *fg)
-{
-  return 0.2126 * fg->red + 0.7152 * fg->green + 0.0722 * fg->blue > 0.5;
-}
-
 /* ---- Drawing ---- */
-
-static void
-append_layout (GtkSnapshot *snapshot,
-               PangoLayout *layout,
-               const GdkRGBA *color,
-               double x, double y)
-{
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT ((float) x, (float) y));
-  gtk_snapshot_append_layout (snapshot, layout, color);
-  gtk_snapshot_restore (snapshot);
-}
 
 /* Where the ray from the centre of `rect` towards (tx, ty) leaves it, plus
  * `gap`. */
@@ -498,7 +453,7 @@ draw_label (MsStateView *self,
     }
   pango_layout_get_pixel_size (layout, &w, &h);
   offset = fabs (path->nx) * w / 2.0 + fabs (path->ny) * h / 2.0 + self->line_h * 0.25;
-  append_layout (snapshot, layout, color,
+  _ms_draw_append_layout (snapshot, layout, color,
                  mx + path->nx * offset - w / 2.0, my + path->ny * offset - h / 2.0);
 }
 
@@ -527,7 +482,7 @@ draw_box (MsStateView *self,
     }
   gtk_snapshot_append_border (snapshot, &rounded, widths, colors);
   layout = make_layout (self, self->state_font, name, &w, &h);
-  append_layout (snapshot, layout, text_color,
+  _ms_draw_append_layout (snapshot, layout, text_color,
                  rect->origin.x + (rect->size.width - w) / 2.0,
                  rect->origin.y + (rect->size.height - h) / 2.0);
 }
@@ -549,8 +504,8 @@ ms_state_view_snapshot (GtkWidget *widget,
     return;
   ensure_metrics (self);
   geometry (self, &geo);
-  foreground_color (self, &fg);
-  dark = is_dark (&fg);
+  _ms_draw_foreground_color (GTK_WIDGET (self), &fg);
+  dark = _ms_draw_is_dark (&fg);
   /* The sequence view's colours: commands blue (the lit state: where the
    * commands brought the session), OK green for the last transition. */
   lit = ms_sequence_view_get_class_color (MS_ARROW_CLASS_COMMAND, dark);
