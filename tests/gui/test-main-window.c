@@ -10,6 +10,7 @@
 #include "gui-test-fixture.h"
 #include "ms-main-window-private.h"
 #include "ms-sequence-view.h"
+#include "ms-test-util.h"
 
 /* Lets the window lay out and its views bind their rows. */
 static void
@@ -279,24 +280,6 @@ typedef struct {
 } LiveFixture;
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 live_setup (LiveFixture *fixture,
             gconstpointer data)
 {
@@ -333,7 +316,7 @@ live_teardown (LiveFixture *fixture,
   iterate ();
   g_clear_pointer (&fixture->world, ms_world_free);
   g_clear_pointer (&fixture->bus, ms_trace_bus_unref);
-  remove_tree (fixture->dir);
+  ms_test_remove_tree (fixture->dir);
   g_clear_pointer (&fixture->dir, g_free);
 }
 

@@ -6,6 +6,7 @@
 
 #include "ms-imap-envelope.h"
 #include "ms-imap-session-private.h"
+#include "ms-test-util.h"
 
 /* FETCH and STORE (RFC 3501 §6.4.5, §6.4.6, §7.4.2).
  *
@@ -548,31 +549,13 @@ fixture_set_up (Fixture *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture *fixture,
                    gconstpointer user_data)
 {
   g_clear_pointer (&fixture->session, ms_imap_session_free);
   g_string_free (fixture->output, TRUE);
   ms_store_free (fixture->store);
-  remove_tree (fixture->root);
+  ms_test_remove_tree (fixture->root);
   g_free (fixture->root);
 }
 

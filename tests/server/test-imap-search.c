@@ -8,6 +8,7 @@
 #include "ms-imap-search.h"
 #include "ms-imap-session.h"
 #include "ms-store.h"
+#include "ms-test-util.h"
 
 /* ---- Compiling ---- */
 
@@ -844,24 +845,6 @@ static const MsSessionOutput session_output = {
   .read_bytes = out_read_bytes_cb,
 };
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 /* Feeds one command: `line`, then when it announced a literal, `literal`
  * and the rest of the line `rest`. Returns what the session sent. */
 static char *
@@ -957,7 +940,7 @@ session_teardown (SessionFixture *fixture,
   g_clear_pointer (&fixture->session, ms_imap_session_free);
   g_clear_pointer (&fixture->store, ms_store_free);
   g_string_free (fixture->output, TRUE);
-  remove_tree (fixture->root);
+  ms_test_remove_tree (fixture->root);
   g_free (fixture->root);
 }
 

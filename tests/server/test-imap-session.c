@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ms-imap-session-private.h"
+#include "ms-test-util.h"
 
 /* Session tests against a real MsStore in a temporary directory: what a
  * test asserts is the bytes on the wire and the files in the Maildir. The
@@ -212,35 +213,13 @@ fixture_set_up (Fixture *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-              !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture *fixture,
                    gconstpointer user_data)
 {
   client_stop (&fixture->a);
   client_stop (&fixture->b);
   ms_store_free (fixture->store);
-  remove_tree (fixture->root);
+  ms_test_remove_tree (fixture->root);
   g_free (fixture->root);
   g_hash_table_unref (fixture->recent_marks);
   ms_trace_bus_unref (fixture->bus);

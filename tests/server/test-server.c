@@ -7,6 +7,7 @@
 #include "ms-server.h"
 #include "ms-smtp-sender.h"
 #include "ms-world.h"
+#include "ms-test-util.h"
 
 /* Two servers in this process, on free loopback ports, each routing to
  * the other: the lecture's alice-to-bob story without any other program. */
@@ -73,24 +74,6 @@ fixture_set_up (Fixture *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture *fixture,
                    gconstpointer user_data)
 {
@@ -102,7 +85,7 @@ fixture_tear_down (Fixture *fixture,
     ;
   ms_trace_bus_unref (fixture->bus);
   g_ptr_array_unref (fixture->relay_steps);
-  remove_tree (fixture->dir);
+  ms_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
 
@@ -519,7 +502,7 @@ test_demo_world (void)
   g_assert_no_error (error);
   g_assert_cmpuint (wait_for_messages (ms_world_get_servers (world)->pdata[1], "bob", 1), ==, 1);
   ms_world_free (world);
-  remove_tree (dir);
+  ms_test_remove_tree (dir);
 }
 
 /* Reads what the server sent on `socket` until a line ends, iterating the
@@ -595,7 +578,7 @@ test_too_many_connections (void)
   ms_server_free (server);
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  remove_tree (dir);
+  ms_test_remove_tree (dir);
 }
 
 /* --- step mode --- */

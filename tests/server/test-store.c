@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "ms-store.h"
+#include "ms-test-util.h"
 
 #define SERVER "alpha.test"
 
@@ -54,24 +55,6 @@ fixture_setup (Fixture      *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_teardown (Fixture      *fixture,
                   gconstpointer data)
 {
@@ -80,7 +63,7 @@ fixture_teardown (Fixture      *fixture,
     ms_trace_bus_unsubscribe (fixture->bus, fixture->subscription);
   g_clear_pointer (&fixture->bus, ms_trace_bus_unref);
   g_clear_pointer (&fixture->events, g_ptr_array_unref);
-  remove_tree (fixture->root);
+  ms_test_remove_tree (fixture->root);
   g_free (fixture->root);
 }
 
