@@ -108,8 +108,15 @@ gboolean ms_server_step (MsServer *server, const char *session_id);
 void ms_server_continue (MsServer *server, const char *session_id);
 /* A breakpoint on a command verb ("RCPT", "DELE", "FETCH"; matched without
  * regard to case): a session not in step mode that receives such a command
- * enters step mode with it pending. Reply codes are not supported yet. */
+ * enters step mode with it pending. */
 void ms_server_add_breakpoint (MsServer *server, const char *verb);
+/* A breakpoint on a reply: an SMTP code ("550") or class ("5xx", "4xx"), a
+ * POP3 status ("-ERR"), an IMAP tagged status ("NO", "BAD"). When a session
+ * sends such a reply it enters step mode, so its next command waits
+ * pending (a `step` event with `gate` "break" says which reply stopped it).
+ * FALSE, and nothing added, for anything else. */
+gboolean ms_server_add_reply_breakpoint (MsServer *server, const char *reply);
+/* Removes every breakpoint, on verbs and on replies. */
 void ms_server_clear_breakpoints (MsServer *server);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsServer, ms_server_free)
