@@ -332,6 +332,13 @@ ms_client_conn_trace_command (MsClientConn *cc,
               start += *start == ' ';
             }
           verb = g_strndup (start, strcspn (start, " "));
+          /* "UID FETCH", as the server's events name it (RFC 3501 §6.4.8;
+           * docs/trace-format.md). */
+          if (tagged && g_ascii_strcasecmp (verb, "UID") == 0 && start[3] == ' ')
+            {
+              g_free (verb);
+              verb = g_strndup (start, 4 + strcspn (start + 4, " "));
+            }
           upper = g_ascii_strup (verb, -1);
           ms_event_set_string (event, "verb", upper);
         }

@@ -133,6 +133,25 @@ compact_subscribers (MsTraceBus *bus)
     }
 }
 
+/* Gives `event` to every subscriber and drops the caller's reference. */
+static void
+deliver (MsTraceBus *bus,
+         MsEvent *event)
+{
+  bus->emitting++;
+  /* Subscribers added during delivery see the next event, not this one. */
+  for (guint i = 0, n = bus->subscribers->len; i < n; i++)
+    {
+      Subscriber *subscriber = &g_array_index (bus->subscribers, Subscriber, i);
+
+      if (subscriber->func != NULL)
+        subscriber->func (event, subscriber->user_data);
+    }
+  if (--bus->emitting == 0)
+    compact_subscribers (bus);
+  ms_event_unref (event);
+}
+
 void
 ms_trace_bus_emit (MsTraceBus *bus,
                    MsEvent *event)
@@ -158,19 +177,21 @@ ms_trace_bus_emit (MsTraceBus *bus,
     }
   event->seq = (*next)++;
   event->time_us = g_get_real_time ();
+  deliver (bus, event);
+}
 
-  bus->emitting++;
-  /* Subscribers added during delivery see the next event, not this one. */
-  for (guint i = 0, n = bus->subscribers->len; i < n; i++)
+void
+ms_trace_bus_deliver (MsTraceBus *bus,
+                      MsEvent *event)
+{
+  g_return_if_fail (event != NULL);
+
+  if (bus == NULL)
     {
-      Subscriber *subscriber = &g_array_index (bus->subscribers, Subscriber, i);
-
-      if (subscriber->func != NULL)
-        subscriber->func (event, subscriber->user_data);
+      ms_event_unref (event);
+      return;
     }
-  if (--bus->emitting == 0)
-    compact_subscribers (bus);
-  ms_event_unref (event);
+  deliver (bus, event);
 }
 
 void

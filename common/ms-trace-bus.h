@@ -31,6 +31,12 @@ gboolean ms_trace_bus_is_active (MsTraceBus *bus);
 /* Assigns seq and time, delivers to every subscriber, then drops the
  * caller's reference. Accepts a NULL bus (the event is just dropped). */
 void ms_trace_bus_emit (MsTraceBus *bus, MsEvent *event);
+/* Delivers an event that already has its seq and time (read from a trace
+ * port, docs/trace-format.md) to every subscriber as it is, then drops the
+ * caller's reference. The bus's own counters are not touched: a bus is fed
+ * either by emit() or by deliver() for a given server, not both. Accepts a
+ * NULL bus (the event is just dropped). */
+void ms_trace_bus_deliver (MsTraceBus *bus, MsEvent *event);
 
 /* Secrets (AUTH data, passwords) are masked in events unless this is set
  * (mailscope-server --reveal-secrets). */

@@ -41,6 +41,9 @@ struct _MsLaneItem
   GObject parent_instance;
   char *name;
   gboolean is_server;
+  guint position;           /* in the model's lanes, kept up to date by the model */
+  guint n_sessions;         /* sessions whose client end is this lane */
+  gboolean temporary;       /* named after a peer: goes when its last session moves away */
 };
 
 G_DEFINE_FINAL_TYPE (MsLaneItem, ms_lane_item, G_TYPE_OBJECT)
@@ -120,15 +123,17 @@ ms_lane_item_get_is_server (MsLaneItem *self)
 struct _MsArrowItem
 {
   GObject parent_instance;
-  guint64 seq;
-  char *server;
-  char *session;
-  guint from_lane;
-  guint to_lane;
-  char *text;
+  MsEvent *event;           /* owned: the strings below are borrowed from it */
+  const char *server;
+  const char *session;
+  const char *text;
+  const char *proto;
   const char *kind;         /* static */
-  char *proto;
   MsArrowClass klass;
+  MsLaneItem *from;         /* owned */
+  MsLaneItem *to;           /* owned */
+  guint index;              /* position in MsDiagramModel.arrows */
+  gpointer record;          /* its Session: borrowed, valid while the model holds the arrow */
 };
 
 G_DEFINE_FINAL_TYPE (MsArrowItem, ms_arrow_item, G_TYPE_OBJECT)
@@ -154,10 +159,9 @@ ms_arrow_item_finalize (GObject *object)
 {
   MsArrowItem *self = MS_ARROW_ITEM (object);
 
-  g_free (self->server);
-  g_free (self->session);
-  g_free (self->text);
-  g_free (self->proto);
+  g_clear_object (&self->from);
+  g_clear_object (&self->to);
+  g_clear_pointer (&self->event, ms_event_unref);
   G_OBJECT_CLASS (ms_arrow_item_parent_class)->finalize (object);
 }
 
@@ -172,7 +176,7 @@ ms_arrow_item_get_property (GObject *object,
   switch (prop_id)
     {
     case ARROW_PROP_SEQ:
-      g_value_set_uint64 (value, self->seq);
+      g_value_set_uint64 (value, ms_arrow_item_get_seq (self));
       break;
     case ARROW_PROP_SERVER:
       g_value_set_string (value, self->server);
@@ -181,10 +185,10 @@ ms_arrow_item_get_property (GObject *object,
       g_value_set_string (value, self->session);
       break;
     case ARROW_PROP_FROM_LANE:
-      g_value_set_uint (value, self->from_lane);
+      g_value_set_uint (value, ms_arrow_item_get_from_lane (self));
       break;
     case ARROW_PROP_TO_LANE:
-      g_value_set_uint (value, self->to_lane);
+      g_value_set_uint (value, ms_arrow_item_get_to_lane (self));
       break;
     case ARROW_PROP_TEXT:
       g_value_set_string (value, self->text);
@@ -236,7 +240,7 @@ guint64
 ms_arrow_item_get_seq (MsArrowItem *self)
 {
   g_return_val_if_fail (MS_IS_ARROW_ITEM (self), 0);
-  return self->seq;
+  return self->event->seq;
 }
 
 const char *
@@ -257,14 +261,14 @@ guint
 ms_arrow_item_get_from_lane (MsArrowItem *self)
 {
   g_return_val_if_fail (MS_IS_ARROW_ITEM (self), 0);
-  return self->from_lane;
+  return self->from->position;
 }
 
 guint
 ms_arrow_item_get_to_lane (MsArrowItem *self)
 {
   g_return_val_if_fail (MS_IS_ARROW_ITEM (self), 0);
-  return self->to_lane;
+  return self->to->position;
 }
 
 const char *
@@ -295,34 +299,132 @@ ms_arrow_item_get_class (MsArrowItem *self)
   return self->klass;
 }
 
+/* ---- MsDiagramLanes: the lanes as a GListModel ---- */
+
+/* A GListModel over an array, whose items-changed the diagram model emits
+ * itself (GListStore emits at once, which a batch must not). */
+#define MS_TYPE_DIAGRAM_LANES (ms_diagram_lanes_get_type ())
+G_DECLARE_FINAL_TYPE (MsDiagramLanes, ms_diagram_lanes, MS, DIAGRAM_LANES, GObject)
+
+struct _MsDiagramLanes
+{
+  GObject parent_instance;
+  GPtrArray *items;         /* MsLaneItem, owned; items[i]->position == i */
+};
+
+static void ms_diagram_lanes_list_model_init (GListModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (MsDiagramLanes, ms_diagram_lanes, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      ms_diagram_lanes_list_model_init))
+
+static GType
+ms_diagram_lanes_get_item_type (GListModel *model)
+{
+  return MS_TYPE_LANE_ITEM;
+}
+
+static guint
+ms_diagram_lanes_get_n_items (GListModel *model)
+{
+  return MS_DIAGRAM_LANES (model)->items->len;
+}
+
+static gpointer
+ms_diagram_lanes_get_item (GListModel *model,
+                           guint position)
+{
+  MsDiagramLanes *self = MS_DIAGRAM_LANES (model);
+
+  if (position >= self->items->len)
+    return NULL;
+  return g_object_ref (g_ptr_array_index (self->items, position));
+}
+
+static void
+ms_diagram_lanes_list_model_init (GListModelInterface *iface)
+{
+  iface->get_item_type = ms_diagram_lanes_get_item_type;
+  iface->get_n_items = ms_diagram_lanes_get_n_items;
+  iface->get_item = ms_diagram_lanes_get_item;
+}
+
+static void
+ms_diagram_lanes_finalize (GObject *object)
+{
+  g_clear_pointer (&MS_DIAGRAM_LANES (object)->items, g_ptr_array_unref);
+  G_OBJECT_CLASS (ms_diagram_lanes_parent_class)->finalize (object);
+}
+
+static void
+ms_diagram_lanes_class_init (MsDiagramLanesClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = ms_diagram_lanes_finalize;
+}
+
+static void
+ms_diagram_lanes_init (MsDiagramLanes *self)
+{
+  self->items = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
 /* ---- MsDiagramModel ---- */
 
-#define NO_LANE G_MAXUINT
+#define NOT_DIRTY G_MAXUINT
 
-/* What the diagram knows of one session. */
+/* Who recorded a session: the server, the relay's client, or a user agent
+ * (any other client). */
+typedef enum {
+  ROLE_SERVER,
+  ROLE_RELAY,
+  ROLE_AGENT,
+} Role;
+
+/* A session's identity: its server and its id. The first member of
+ * Session, so that the sessions table is keyed by the sessions themselves
+ * and a lookup needs no allocation. */
 typedef struct {
   char *server;
+  char *id;
+} SessionKey;
+
+typedef struct _Session Session;
+
+/* What the diagram knows of one session. */
+struct _Session {
+  SessionKey key;           /* owned strings */
   char *peer;
   char *local;
-  gboolean relay_client;    /* the relay's client side, recorded by the sending server */
-  gboolean duplicate;       /* a relay client whose receiving server is in the trace too */
+  Role role;
+  Session *partner;         /* the other side of the connection; borrowed */
+  gboolean duplicate;       /* a client whose server's side is in the trace too */
   gboolean visible;
-  gboolean own_lane;        /* client_lane was made for this session alone */
-  guint client_lane;        /* the other end: the user agent or the relaying server */
+  gboolean device;          /* client_lane is a user agent's device: a login keeps it */
+  gboolean logout_sent;     /* IMAP: the client sent LOGOUT, so BYE is expected */
   gboolean last_outbound;   /* the last arrow went from client to server */
+  MsLaneItem *side_lane;    /* its own end, the server or the device; borrowed */
+  MsLaneItem *client_lane;  /* the other end; borrowed, NULL until the first arrow */
   GPtrArray *arrows;        /* MsArrowItem, borrowed from MsDiagramModel.arrows */
-} Session;
+};
 
 struct _MsDiagramModel
 {
   GObject parent_instance;
-  GListStore *lanes;
-  GHashTable *lane_by_name;     /* name -> position + 1 */
-  GHashTable *sessions;         /* "server\nsession" -> Session, owned */
-  GHashTable *relay_by_local;   /* a relay client's local endpoint -> Session (borrowed) */
+  MsDiagramLanes *lanes;
+  GHashTable *lane_by_name;     /* name (borrowed from the lane) -> MsLaneItem (borrowed) */
+  GHashTable *sessions;         /* SessionKey -> Session, owned */
+  GHashTable *client_by_local;  /* a client session's local endpoint -> Session (borrowed) */
   GHashTable *server_by_peer;   /* a server session's peer endpoint -> Session (borrowed) */
-  GPtrArray *arrows;            /* every MsArrowItem, owned */
-  GPtrArray *visible;           /* the arrows shown: borrowed from arrows */
+  GPtrArray *arrows;            /* every MsArrowItem, owned; arrows[i]->index == i */
+  GPtrArray *visible;           /* the arrows shown, in order: borrowed from arrows */
+
+  /* A batch: the signals held back, as the first position changed and the
+   * length the listeners last heard of. */
+  guint batch_depth;
+  guint batch_arrows_from;
+  guint batch_arrows_len;
+  guint batch_lanes_from;
+  guint batch_lanes_len;
 };
 
 static void ms_diagram_model_list_model_init (GListModelInterface *iface);
@@ -362,10 +464,28 @@ ms_diagram_model_list_model_init (GListModelInterface *iface)
   iface->get_item = ms_diagram_model_get_item;
 }
 
+static guint
+session_hash (gconstpointer key)
+{
+  const SessionKey *k = key;
+
+  return g_str_hash (k->server) * 31 + g_str_hash (k->id);
+}
+
+static gboolean
+session_equal (gconstpointer a,
+               gconstpointer b)
+{
+  const SessionKey *ka = a, *kb = b;
+
+  return strcmp (ka->id, kb->id) == 0 && strcmp (ka->server, kb->server) == 0;
+}
+
 static void
 session_free (Session *session)
 {
-  g_free (session->server);
+  g_free (session->key.server);
+  g_free (session->key.id);
   g_free (session->peer);
   g_free (session->local);
   g_ptr_array_unref (session->arrows);
@@ -377,7 +497,7 @@ ms_diagram_model_finalize (GObject *object)
 {
   MsDiagramModel *self = MS_DIAGRAM_MODEL (object);
 
-  g_clear_pointer (&self->relay_by_local, g_hash_table_unref);
+  g_clear_pointer (&self->client_by_local, g_hash_table_unref);
   g_clear_pointer (&self->server_by_peer, g_hash_table_unref);
   g_clear_pointer (&self->sessions, g_hash_table_unref);
   g_clear_pointer (&self->lane_by_name, g_hash_table_unref);
@@ -396,11 +516,11 @@ ms_diagram_model_class_init (MsDiagramModelClass *klass)
 static void
 ms_diagram_model_init (MsDiagramModel *self)
 {
-  self->lanes = g_list_store_new (MS_TYPE_LANE_ITEM);
-  self->lane_by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+  self->lanes = g_object_new (MS_TYPE_DIAGRAM_LANES, NULL);
+  self->lane_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->sessions = g_hash_table_new_full (session_hash, session_equal, NULL,
                                           (GDestroyNotify) session_free);
-  self->relay_by_local = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->client_by_local = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->server_by_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->arrows = g_ptr_array_new_with_free_func (g_object_unref);
   self->visible = g_ptr_array_new ();
@@ -419,41 +539,158 @@ ms_diagram_model_get_lanes (MsDiagramModel *self)
   return G_LIST_MODEL (self->lanes);
 }
 
-static guint
+/* ---- signals, held back in a batch ---- */
+
+static void
+arrows_changed (MsDiagramModel *self,
+                guint position,
+                guint removed,
+                guint added)
+{
+  if (self->batch_depth > 0)
+    self->batch_arrows_from = MIN (self->batch_arrows_from, position);
+  else if (removed > 0 || added > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self), position, removed, added);
+}
+
+static void
+lanes_changed (MsDiagramModel *self,
+               guint position,
+               guint removed,
+               guint added)
+{
+  if (self->batch_depth > 0)
+    self->batch_lanes_from = MIN (self->batch_lanes_from, position);
+  else if (removed > 0 || added > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self->lanes), position, removed, added);
+}
+
+void
+ms_diagram_model_begin_batch (MsDiagramModel *self)
+{
+  g_return_if_fail (MS_IS_DIAGRAM_MODEL (self));
+
+  if (self->batch_depth++ > 0)
+    return;
+  self->batch_arrows_from = NOT_DIRTY;
+  self->batch_arrows_len = self->visible->len;
+  self->batch_lanes_from = NOT_DIRTY;
+  self->batch_lanes_len = self->lanes->items->len;
+}
+
+void
+ms_diagram_model_end_batch (MsDiagramModel *self)
+{
+  g_return_if_fail (MS_IS_DIAGRAM_MODEL (self));
+  g_return_if_fail (self->batch_depth > 0);
+
+  if (--self->batch_depth > 0)
+    return;
+  /* Everything before the first change is as the listeners knew it. The
+   * lanes first: the arrows' items-changed may draw them. */
+  if (self->batch_lanes_from != NOT_DIRTY)
+    lanes_changed (self, self->batch_lanes_from, self->batch_lanes_len - self->batch_lanes_from,
+                   self->lanes->items->len - self->batch_lanes_from);
+  if (self->batch_arrows_from != NOT_DIRTY)
+    arrows_changed (self, self->batch_arrows_from,
+                    self->batch_arrows_len - self->batch_arrows_from,
+                    self->visible->len - self->batch_arrows_from);
+}
+
+/* ---- lanes ---- */
+
+static MsLaneItem *
 lane_find (MsDiagramModel *self,
            const char *name)
 {
-  gpointer position = g_hash_table_lookup (self->lane_by_name, name);
+  return g_hash_table_lookup (self->lane_by_name, name);
+}
 
-  return position != NULL ? GPOINTER_TO_UINT (position) - 1 : NO_LANE;
+static void
+lanes_renumber (MsDiagramModel *self,
+                guint from)
+{
+  for (guint i = from; i < self->lanes->items->len; i++)
+    MS_LANE_ITEM (g_ptr_array_index (self->lanes->items, i))->position = i;
+}
+
+/* A new lane at `position`: the lanes from there on move one to the right. */
+static MsLaneItem *
+lane_insert (MsDiagramModel *self,
+             guint position,
+             const char *name,
+             gboolean is_server)
+{
+  MsLaneItem *lane = g_object_new (MS_TYPE_LANE_ITEM, NULL);
+
+  lane->name = g_strdup (name);
+  lane->is_server = is_server;
+  g_ptr_array_insert (self->lanes->items, (gint) position, lane);
+  lanes_renumber (self, position);
+  g_hash_table_insert (self->lane_by_name, lane->name, lane);
+  lanes_changed (self, position, 0, 1);
+  return lane;
 }
 
 /* The lane called `name`, added at the end when there is none. */
-static guint
+static MsLaneItem *
 lane_ensure (MsDiagramModel *self,
              const char *name,
              gboolean is_server)
 {
-  guint position = lane_find (self, name);
-  g_autoptr(MsLaneItem) lane = NULL;
+  MsLaneItem *lane = lane_find (self, name);
 
-  if (position != NO_LANE)
-    return position;
-  lane = g_object_new (MS_TYPE_LANE_ITEM, NULL);
-  lane->name = g_strdup (name);
-  lane->is_server = is_server;
-  position = g_list_model_get_n_items (G_LIST_MODEL (self->lanes));
-  g_hash_table_insert (self->lane_by_name, g_strdup (name), GUINT_TO_POINTER (position + 1));
-  g_list_store_append (self->lanes, lane);
-  return position;
+  return lane != NULL ? lane : lane_insert (self, self->lanes->items->len, name, is_server);
 }
 
-static char *
-session_key (const char *server,
-             const char *session)
+/* A user agent's device lane, added beside the lane of the server it talks
+ * to: on the left of the leftmost server lane, else on the right (the rule
+ * of the header). */
+static MsLaneItem *
+device_lane_ensure (MsDiagramModel *self,
+                    const char *name,
+                    MsLaneItem *server)
 {
-  return g_strconcat (server != NULL ? server : "", "\n", session, NULL);
+  MsLaneItem *lane = lane_find (self, name);
+  guint i;
+
+  if (lane != NULL)
+    return lane;
+  for (i = 0; i < server->position; i++)
+    if (MS_LANE_ITEM (g_ptr_array_index (self->lanes->items, i))->is_server)
+      break;
+  return lane_insert (self, i == server->position ? i : server->position + 1, name, FALSE);
 }
+
+/* Removes a lane that no arrow uses any more (a peer's lane whose session
+ * moved to its user's or device's lane, or to the relaying server). The
+ * lanes after it move one to the left: usually there are none or a few,
+ * as the lane is recent. */
+static void
+lane_remove (MsDiagramModel *self,
+             MsLaneItem *lane)
+{
+  guint position = lane->position;
+
+  g_hash_table_remove (self->lane_by_name, lane->name);
+  g_ptr_array_remove_index (self->lanes->items, position);
+  lanes_renumber (self, position);
+  lanes_changed (self, position, 1, 0);
+}
+
+static void
+lane_rename (MsDiagramModel *self,
+             MsLaneItem *lane,
+             const char *name)
+{
+  g_hash_table_remove (self->lane_by_name, lane->name);
+  g_free (lane->name);
+  lane->name = g_strdup (name);
+  g_hash_table_insert (self->lane_by_name, lane->name, lane);
+  g_object_notify_by_pspec (G_OBJECT (lane), lane_properties[LANE_PROP_NAME]);
+}
+
+/* ---- sessions and their arrows ---- */
 
 static gboolean
 session_shown (const Session *session)
@@ -461,134 +698,166 @@ session_shown (const Session *session)
   return session->visible && !session->duplicate;
 }
 
-/* Recomputes the visible arrows after a session was shown, hidden or found
- * to be a duplicate. Rare, so one items-changed for the whole list. */
+/* Recomputes the visible arrows from arrows[first] on, after a session
+ * whose first arrow that is was shown, hidden or found to be a duplicate.
+ * The arrows before it keep their places: the cost is the arrows since
+ * the session began, not the whole trace. */
 static void
-refilter (MsDiagramModel *self)
+refilter_from (MsDiagramModel *self,
+               guint first)
 {
-  guint removed = self->visible->len;
+  guint lo = 0, hi = self->visible->len;
+  guint removed;
 
-  g_ptr_array_set_size (self->visible, 0);
-  for (guint i = 0; i < self->arrows->len; i++)
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (MS_ARROW_ITEM (g_ptr_array_index (self->visible, mid))->index < first)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  removed = self->visible->len - lo;
+  g_ptr_array_set_size (self->visible, lo);
+  for (guint i = first; i < self->arrows->len; i++)
     {
       MsArrowItem *arrow = g_ptr_array_index (self->arrows, i);
-      g_autofree char *key = session_key (arrow->server, arrow->session);
-      Session *session = g_hash_table_lookup (self->sessions, key);
 
-      if (session == NULL || session_shown (session))
+      if (session_shown (arrow->record))
         g_ptr_array_add (self->visible, arrow);
     }
-  g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, self->visible->len);
+  arrows_changed (self, lo, removed, self->visible->len - lo);
 }
 
-/* Removes a lane that no arrow uses any more (a peer's lane whose session
- * moved to its user's device or to the relaying server). The lanes after it
- * move up one: usually there are none, as the lane was the newest. */
 static void
-lane_remove (MsDiagramModel *self,
-             guint position)
+session_refilter (MsDiagramModel *self,
+                  Session *session)
 {
-  GHashTableIter iter;
-  gpointer value;
-  Session *session;
-  g_autoptr(MsLaneItem) lane = g_list_model_get_item (G_LIST_MODEL (self->lanes), position);
-
-  g_hash_table_remove (self->lane_by_name, lane->name);
-  g_list_store_remove (self->lanes, position);
-  if (position == g_list_model_get_n_items (G_LIST_MODEL (self->lanes)))
-    return;
-
-  g_hash_table_iter_init (&iter, self->lane_by_name);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (GPOINTER_TO_UINT (value) - 1 > position)
-      g_hash_table_iter_replace (&iter, GUINT_TO_POINTER (GPOINTER_TO_UINT (value) - 1));
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
-    if (session->client_lane != NO_LANE && session->client_lane > position)
-      session->client_lane--;
-  for (guint i = 0; i < self->arrows->len; i++)
-    {
-      MsArrowItem *arrow = g_ptr_array_index (self->arrows, i);
-
-      if (arrow->from_lane > position)
-        {
-          arrow->from_lane--;
-          g_object_notify_by_pspec (G_OBJECT (arrow), arrow_properties[ARROW_PROP_FROM_LANE]);
-        }
-      if (arrow->to_lane > position)
-        {
-          arrow->to_lane--;
-          g_object_notify_by_pspec (G_OBJECT (arrow), arrow_properties[ARROW_PROP_TO_LANE]);
-        }
-    }
+  if (session->arrows->len > 0)
+    refilter_from (self, MS_ARROW_ITEM (g_ptr_array_index (session->arrows, 0))->index);
 }
 
-/* Moves the client end of a session's arrows to `lane`. A lane that was the
- * session's alone goes away. */
+static void
+arrow_set_lane (MsArrowItem *arrow,
+                MsLaneItem **end,
+                MsLaneItem *lane,
+                guint prop_id)
+{
+  g_set_object (end, lane);
+  g_object_notify_by_pspec (G_OBJECT (arrow), arrow_properties[prop_id]);
+}
+
+/* Moves the client end of a session's arrows to `lane`. A temporary lane
+ * that no session uses any more goes away. */
 static void
 session_move_client (MsDiagramModel *self,
                      Session *session,
-                     guint lane,
-                     gboolean own_lane)
+                     MsLaneItem *lane)
 {
-  guint old = session->client_lane;
-  gboolean old_was_own = session->own_lane;
+  MsLaneItem *old = session->client_lane;
 
-  session->client_lane = lane;
-  session->own_lane = own_lane;
-  if (old == NO_LANE || old == lane)
+  if (old == lane)
     return;
+  session->client_lane = lane;
+  lane->n_sessions++;
+  if (old == NULL)
+    return;
+  old->n_sessions--;
   for (guint i = 0; i < session->arrows->len; i++)
     {
       MsArrowItem *arrow = g_ptr_array_index (session->arrows, i);
 
-      if (arrow->from_lane == old)
-        {
-          arrow->from_lane = lane;
-          g_object_notify_by_pspec (G_OBJECT (arrow), arrow_properties[ARROW_PROP_FROM_LANE]);
-        }
-      if (arrow->to_lane == old)
-        {
-          arrow->to_lane = lane;
-          g_object_notify_by_pspec (G_OBJECT (arrow), arrow_properties[ARROW_PROP_TO_LANE]);
-        }
+      if (arrow->from == old)
+        arrow_set_lane (arrow, &arrow->from, lane, ARROW_PROP_FROM_LANE);
+      if (arrow->to == old)
+        arrow_set_lane (arrow, &arrow->to, lane, ARROW_PROP_TO_LANE);
     }
-  if (old_was_own)
+  if (old->temporary && old->n_sessions == 0)
     lane_remove (self, old);
 }
 
-/* The relay client `relay` and the server session `server` are one
- * connection: draw the server's side of it between the two servers' lanes,
- * and hide the client's copy of the same lines. */
-static void
-relay_match (MsDiagramModel *self,
-             Session *relay,
-             Session *server)
+/* The lane at the other end of a session's arrows. */
+static MsLaneItem *
+session_client_lane (MsDiagramModel *self,
+                     Session *session)
 {
-  session_move_client (self, server, lane_ensure (self, relay->server, TRUE), FALSE);
-  /* Its hidden arrows point at the receiving server: no lane for the address. */
-  session_move_client (self, relay, lane_ensure (self, server->server, TRUE), FALSE);
-  relay->duplicate = TRUE;
-  if (relay->arrows->len > 0)
-    refilter (self);
+  const char *peer = session->peer != NULL ? session->peer : "?";
+  MsLaneItem *lane;
+
+  if (session->client_lane != NULL)
+    return session->client_lane;
+  /* A client talks to the server at its peer address; a server session's
+   * client is named after its peer until it logs in or is matched. Either
+   * lane goes once no session ends there. */
+  lane = lane_find (self, peer);
+  if (lane == NULL)
+    {
+      lane = lane_ensure (self, peer, session->role != ROLE_SERVER);
+      lane->temporary = TRUE;
+    }
+  session_move_client (self, session, lane);
+  return lane;
+}
+
+/* The lane of the session's own end: its server, or a user agent's device
+ * (beside the server it talks to). */
+static MsLaneItem *
+session_side_lane (MsDiagramModel *self,
+                   Session *session)
+{
+  if (session->side_lane == NULL)
+    session->side_lane = session->role == ROLE_AGENT
+                         ? device_lane_ensure (self, session->key.server,
+                                               session_client_lane (self, session))
+                         : lane_ensure (self, session->key.server, TRUE);
+  return session->side_lane;
+}
+
+/* The client session `client` and the server session `server` are one
+ * connection: draw the server's side of it, from the relaying server's
+ * lane or the user agent's device lane, and hide the client's copy. */
+static void
+session_match (MsDiagramModel *self,
+               Session *client,
+               Session *server)
+{
+  MsLaneItem *server_lane = session_side_lane (self, server);
+
+  client->partner = server;
+  server->partner = client;
+  if (client->role == ROLE_RELAY)
+    session_move_client (self, server, lane_ensure (self, client->key.server, TRUE));
+  else
+    {
+      MsLaneItem *device = device_lane_ensure (self, client->key.server, server_lane);
+
+      server->device = TRUE;
+      session_move_client (self, server, device);
+      client->side_lane = device;
+    }
+  /* The hidden copy points at the server's lane: no lane for the address. */
+  session_move_client (self, client, server_lane);
+  client->duplicate = TRUE;
+  session_refilter (self, client);
 }
 
 static Session *
 session_ensure (MsDiagramModel *self,
-                const MsEvent *event,
+                const char *server,
                 const char *id)
 {
-  g_autofree char *key = session_key (event->server, id);
-  Session *session = g_hash_table_lookup (self->sessions, key);
+  SessionKey key = { (char *) (server != NULL ? server : ""), (char *) id };
+  Session *session = g_hash_table_lookup (self->sessions, &key);
 
   if (session != NULL)
     return session;
   session = g_new0 (Session, 1);
-  session->server = g_strdup (event->server != NULL ? event->server : "");
+  session->key.server = g_strdup (key.server);
+  session->key.id = g_strdup (id);
   session->visible = TRUE;
-  session->client_lane = NO_LANE;
   session->arrows = g_ptr_array_new ();
-  g_hash_table_insert (self->sessions, g_steal_pointer (&key), session);
+  g_hash_table_add (self->sessions, session);
   return session;
 }
 
@@ -603,27 +872,36 @@ session_open (MsDiagramModel *self,
   session->peer = g_strdup (ms_event_get_string (event, "peer"));
   g_free (session->local);
   session->local = g_strdup (ms_event_get_string (event, "local"));
-  session->relay_client = g_strcmp0 (ms_event_get_string (event, "direction"), "client") == 0;
+  if (g_strcmp0 (ms_event_get_string (event, "direction"), "client") != 0)
+    session->role = ROLE_SERVER;
+  else if (g_strcmp0 (ms_event_get_string (event, "proto"), "smtp-relay") == 0)
+    session->role = ROLE_RELAY;
+  else
+    session->role = ROLE_AGENT;
 
-  /* The relay client's local endpoint is the receiving session's peer. */
-  if (session->relay_client && session->local != NULL)
+  /* The client's local endpoint is the server session's peer. An endpoint
+   * is reused in a long trace: only sessions not matched yet pair up. */
+  if (session->role == ROLE_SERVER)
     {
-      g_hash_table_replace (self->relay_by_local, g_strdup (session->local), session);
-      other = g_hash_table_lookup (self->server_by_peer, session->local);
-      if (other != NULL)
-        relay_match (self, session, other);
-    }
-  else if (!session->relay_client && session->peer != NULL)
-    {
+      session_side_lane (self, session);
+      if (session->peer == NULL)
+        return;
       g_hash_table_replace (self->server_by_peer, g_strdup (session->peer), session);
-      other = g_hash_table_lookup (self->relay_by_local, session->peer);
-      if (other != NULL)
-        relay_match (self, other, session);
+      other = g_hash_table_lookup (self->client_by_local, session->peer);
+      if (other != NULL && other->partner == NULL && session->partner == NULL)
+        session_match (self, other, session);
+    }
+  else if (session->local != NULL)
+    {
+      g_hash_table_replace (self->client_by_local, g_strdup (session->local), session);
+      other = g_hash_table_lookup (self->server_by_peer, session->local);
+      if (other != NULL && other->partner == NULL && session->partner == NULL)
+        session_match (self, session, other);
     }
 }
 
 /* "alice (127.0.0.1)": the sessions of one user from one host share a lane,
- * the user's device. */
+ * the user's device. A user agent's session keeps its device's lane. */
 static void
 session_authenticated (MsDiagramModel *self,
                        Session *session,
@@ -632,9 +910,10 @@ session_authenticated (MsDiagramModel *self,
   g_autofree char *host = NULL;
   g_autofree char *name = NULL;
   const char *colon;
-  guint existing;
+  MsLaneItem *existing;
+  MsLaneItem *lane = session->client_lane;
 
-  if (session->relay_client || user == NULL)
+  if (session->role != ROLE_SERVER || session->device || user == NULL)
     return;
   colon = session->peer != NULL ? strrchr (session->peer, ':') : NULL;
   host = colon != NULL ? g_strndup (session->peer, colon - session->peer)
@@ -642,45 +921,22 @@ session_authenticated (MsDiagramModel *self,
   name = g_strdup_printf ("%s (%s)", user, host);
   existing = lane_find (self, name);
 
-  if (existing == NO_LANE && session->own_lane)
+  if (existing == NULL && lane != NULL && lane->temporary && lane->n_sessions == 1)
     {
       /* The peer's lane becomes the user's: same position, new name. */
-      g_autoptr(MsLaneItem) lane = g_list_model_get_item (G_LIST_MODEL (self->lanes),
-                                                          session->client_lane);
-
-      g_hash_table_remove (self->lane_by_name, lane->name);
-      g_free (lane->name);
-      lane->name = g_strdup (name);
-      g_hash_table_insert (self->lane_by_name, g_strdup (name),
-                           GUINT_TO_POINTER (session->client_lane + 1));
-      g_object_notify_by_pspec (G_OBJECT (lane), lane_properties[LANE_PROP_NAME]);
-      session->own_lane = FALSE;
+      lane->temporary = FALSE;
+      lane_rename (self, lane, name);
       return;
     }
-  session_move_client (self, session, lane_ensure (self, name, FALSE), FALSE);
-}
-
-/* The lane at the other end of a session's arrows. */
-static guint
-session_client_lane (MsDiagramModel *self,
-                     Session *session)
-{
-  if (session->client_lane == NO_LANE)
-    {
-      const char *peer = session->peer != NULL ? session->peer : "?";
-
-      /* A relay client talks to the server at its peer address; a server
-       * session's client is named after its peer until it logs in. */
-      session->client_lane = lane_ensure (self, peer, session->relay_client);
-      session->own_lane = !session->relay_client;
-    }
-  return session->client_lane;
+  session_move_client (self, session,
+                       existing != NULL ? existing : lane_ensure (self, name, FALSE));
 }
 
 /* RFC 5321 §4.2.1 reply code classes, POP3 status indicators (RFC 1939 §3),
  * IMAP status responses (RFC 3501 §7.1). */
 static MsArrowClass
-reply_class (const MsEvent *event)
+reply_class (const Session *session,
+             const MsEvent *event)
 {
   gint64 code = ms_event_get_int (event, "code", 0);
   const char *status = ms_event_get_string (event, "status");
@@ -695,8 +951,13 @@ reply_class (const MsEvent *event)
     return MS_ARROW_CLASS_OK;
   if (strcmp (status, "+") == 0)
     return MS_ARROW_CLASS_CONTINUE;
+  /* RFC 3501 §6.1.3: the server answers LOGOUT with an untagged BYE before
+   * its tagged OK, the normal end of a session. A BYE it sends on its own
+   * (§7.1.5: autologout, shutdown, a rejected connection) is a failure. */
+  if (strcmp (status, "BYE") == 0)
+    return session->logout_sent ? MS_ARROW_CLASS_OK : MS_ARROW_CLASS_PERMFAIL;
   if (strcmp (status, "-ERR") == 0 || strcmp (status, "NO") == 0
-      || strcmp (status, "BAD") == 0 || strcmp (status, "BYE") == 0)
+      || strcmp (status, "BAD") == 0)
     return MS_ARROW_CLASS_PERMFAIL;
   return MS_ARROW_CLASS_INFO;
 }
@@ -706,10 +967,9 @@ reply_class (const MsEvent *event)
  * line that announced it. */
 static gboolean
 data_outbound (const Session *session,
+               const char *proto,
                const MsEvent *event)
 {
-  const char *proto = ms_event_get_string (event, "proto");
-
   if (g_strcmp0 (proto, "smtp") == 0 || g_strcmp0 (proto, "smtp-relay") == 0)
     return TRUE;
   if (ms_event_has (event, "verb"))
@@ -723,48 +983,54 @@ add_arrow (MsDiagramModel *self,
            const MsEvent *event,
            const char *id)
 {
-  g_autoptr(MsArrowItem) arrow = g_object_new (MS_TYPE_ARROW_ITEM, NULL);
-  guint server_lane = lane_ensure (self, session->server, TRUE);
-  guint client_lane = session_client_lane (self, session);
+  MsArrowItem *arrow = g_object_new (MS_TYPE_ARROW_ITEM, NULL);
+  MsLaneItem *side_lane = session_side_lane (self, session);
+  MsLaneItem *client_lane = session_client_lane (self, session);
   gboolean outbound;
 
+  arrow->proto = ms_event_get_string (event, "proto");
   switch (event->kind)
     {
     case MS_EVENT_COMMAND:
       arrow->kind = "command";
       arrow->klass = MS_ARROW_CLASS_COMMAND;
       outbound = TRUE;
+      if (g_strcmp0 (arrow->proto, "imap") == 0
+          && g_strcmp0 (ms_event_get_string (event, "verb"), "LOGOUT") == 0)
+        session->logout_sent = TRUE;
       break;
     case MS_EVENT_REPLY:
       arrow->kind = "reply";
-      arrow->klass = reply_class (event);
+      arrow->klass = reply_class (session, event);
       outbound = FALSE;
       break;
     default:
       arrow->kind = "data";
       arrow->klass = MS_ARROW_CLASS_INFO;
-      outbound = data_outbound (session, event);
+      outbound = data_outbound (session, arrow->proto, event);
       break;
     }
   session->last_outbound = outbound;
 
-  /* A relay client's commands leave its own server: the far end is its peer. */
-  if (session->relay_client)
+  /* A client's commands leave its own end (the relaying server, the
+   * device): the far end is its peer. */
+  if (session->role != ROLE_SERVER)
     outbound = !outbound;
-  arrow->from_lane = outbound ? client_lane : server_lane;
-  arrow->to_lane = outbound ? server_lane : client_lane;
-  arrow->seq = event->seq;
-  arrow->server = g_strdup (session->server);
-  arrow->session = g_strdup (id);
-  arrow->text = g_strdup (ms_event_get_string (event, "text"));
-  arrow->proto = g_strdup (ms_event_get_string (event, "proto"));
+  arrow->from = g_object_ref (outbound ? client_lane : side_lane);
+  arrow->to = g_object_ref (outbound ? side_lane : client_lane);
+  arrow->event = ms_event_ref ((MsEvent *) event);
+  arrow->server = event->server != NULL ? event->server : "";
+  arrow->session = id;
+  arrow->text = ms_event_get_string (event, "text");
+  arrow->index = self->arrows->len;
+  arrow->record = session;
 
   g_ptr_array_add (session->arrows, arrow);
-  g_ptr_array_add (self->arrows, g_object_ref (arrow));
+  g_ptr_array_add (self->arrows, arrow);
   if (session_shown (session))
     {
       g_ptr_array_add (self->visible, arrow);
-      g_list_model_items_changed (G_LIST_MODEL (self), self->visible->len - 1, 0, 1);
+      arrows_changed (self, self->visible->len - 1, 0, 1);
     }
 }
 
@@ -778,50 +1044,69 @@ ms_diagram_model_apply (MsDiagramModel *self,
   g_return_if_fail (MS_IS_DIAGRAM_MODEL (self));
   g_return_if_fail (event != NULL);
 
+  switch (event->kind)
+    {
+    case MS_EVENT_SESSION_OPEN:
+    case MS_EVENT_AUTH:
+    case MS_EVENT_COMMAND:
+    case MS_EVENT_REPLY:
+    case MS_EVENT_DATA:
+      break;
+    default:
+      return;
+    }
   id = ms_event_get_string (event, "session");
   if (id == NULL)
     return;
+  session = session_ensure (self, event->server, id);
 
   switch (event->kind)
     {
     case MS_EVENT_SESSION_OPEN:
-      session = session_ensure (self, event, id);
-      if (!session->relay_client)
-        lane_ensure (self, session->server, TRUE);
       session_open (self, session, event);
       break;
     case MS_EVENT_AUTH:
       if (ms_event_get_bool (event, "success", FALSE))
-        session_authenticated (self, session_ensure (self, event, id),
-                               ms_event_get_string (event, "user"));
-      break;
-    case MS_EVENT_COMMAND:
-    case MS_EVENT_REPLY:
-    case MS_EVENT_DATA:
-      add_arrow (self, session_ensure (self, event, id), event, id);
+        session_authenticated (self, session, ms_event_get_string (event, "user"));
       break;
     default:
+      add_arrow (self, session, event, id);
       break;
     }
 }
 
 void
+ms_diagram_model_apply_batch (MsDiagramModel *self,
+                              MsEvent *const *events,
+                              guint n)
+{
+  g_return_if_fail (MS_IS_DIAGRAM_MODEL (self));
+  g_return_if_fail (events != NULL || n == 0);
+
+  ms_diagram_model_begin_batch (self);
+  for (guint i = 0; i < n; i++)
+    ms_diagram_model_apply (self, events[i]);
+  ms_diagram_model_end_batch (self);
+}
+
+void
 ms_diagram_model_reset (MsDiagramModel *self)
 {
-  guint removed;
+  guint removed, n_lanes;
 
   g_return_if_fail (MS_IS_DIAGRAM_MODEL (self));
 
   removed = self->visible->len;
+  n_lanes = self->lanes->items->len;
   g_ptr_array_set_size (self->visible, 0);
-  g_hash_table_remove_all (self->relay_by_local);
+  g_hash_table_remove_all (self->client_by_local);
   g_hash_table_remove_all (self->server_by_peer);
   g_hash_table_remove_all (self->sessions);
   g_ptr_array_set_size (self->arrows, 0);
   g_hash_table_remove_all (self->lane_by_name);
-  g_list_store_remove_all (self->lanes);
-  if (removed > 0)
-    g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, 0);
+  g_ptr_array_set_size (self->lanes->items, 0);
+  arrows_changed (self, 0, removed, 0);
+  lanes_changed (self, 0, n_lanes, 0);
 }
 
 void
@@ -830,16 +1115,19 @@ ms_diagram_model_set_session_visible (MsDiagramModel *self,
                                       const char *session,
                                       gboolean visible)
 {
-  g_autofree char *key = NULL;
+  SessionKey key = { (char *) (server != NULL ? server : ""), (char *) session };
   Session *record;
 
   g_return_if_fail (MS_IS_DIAGRAM_MODEL (self));
   g_return_if_fail (session != NULL);
 
-  key = session_key (server, session);
-  record = g_hash_table_lookup (self->sessions, key);
-  if (record == NULL || record->visible == !!visible)
+  record = g_hash_table_lookup (self->sessions, &key);
+  if (record == NULL && visible)
+    return;
+  if (record == NULL)
+    record = session_ensure (self, server, session);
+  if (record->visible == !!visible)
     return;
   record->visible = !!visible;
-  refilter (self);
+  session_refilter (self, record);
 }

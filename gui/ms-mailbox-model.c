@@ -170,6 +170,9 @@ struct _MsMessageItem
   char *subject;
   MsMessageStatus status;
   guint64 changed_seq;
+  const char *changed_server;   /* interned */
+  const char *changed_op;       /* interned */
+  MsEvent *cause;               /* owned; NULL when not known */
 };
 
 G_DEFINE_FINAL_TYPE (MsMessageItem, ms_message_item, G_TYPE_OBJECT)
@@ -196,6 +199,7 @@ ms_message_item_finalize (GObject *object)
   g_free (self->flags);
   g_free (self->from);
   g_free (self->subject);
+  g_clear_pointer (&self->cause, ms_event_unref);
   G_OBJECT_CLASS (ms_message_item_parent_class)->finalize (object);
 }
 
@@ -315,6 +319,79 @@ ms_message_item_get_changed_seq (MsMessageItem *self)
   return self->changed_seq;
 }
 
+const char *
+ms_message_item_get_changed_server (MsMessageItem *self)
+{
+  g_return_val_if_fail (MS_IS_MESSAGE_ITEM (self), NULL);
+  return self->changed_server;
+}
+
+const char *
+ms_message_item_get_changed_op (MsMessageItem *self)
+{
+  g_return_val_if_fail (MS_IS_MESSAGE_ITEM (self), NULL);
+  return self->changed_op;
+}
+
+const MsEvent *
+ms_message_item_get_cause (MsMessageItem *self)
+{
+  g_return_val_if_fail (MS_IS_MESSAGE_ITEM (self), NULL);
+  return self->cause;
+}
+
+/* The mark of a change: its cause when known, else the store event itself;
+ * a snapshot is no change anybody made, so it has none. */
+static gboolean
+change_mark (const char *changed_server,
+             guint64 changed_seq,
+             const char *op,
+             const MsEvent *cause,
+             const char **server_r,
+             guint64 *seq_r)
+{
+  const char *server = NULL;
+  guint64 seq = 0;
+
+  if (cause != NULL)
+    server = cause->server, seq = cause->seq;
+  else if (op != NULL && strcmp (op, "snapshot") != 0)
+    server = changed_server, seq = changed_seq;
+  if (server_r != NULL)
+    *server_r = server;
+  if (seq_r != NULL)
+    *seq_r = seq;
+  return seq != 0;
+}
+
+gboolean
+ms_message_item_get_mark (MsMessageItem *self,
+                          const char **server_r,
+                          guint64 *seq_r)
+{
+  g_return_val_if_fail (MS_IS_MESSAGE_ITEM (self), FALSE);
+  return change_mark (self->changed_server, self->changed_seq, self->changed_op, self->cause,
+                      server_r, seq_r);
+}
+
+gboolean
+ms_message_item_changed_by (MsMessageItem *self,
+                            const char *server,
+                            guint64 seq)
+{
+  const char *mark_server;
+  guint64 mark_seq;
+
+  g_return_val_if_fail (MS_IS_MESSAGE_ITEM (self), FALSE);
+
+  if (seq == 0)
+    return FALSE;
+  if (self->changed_seq == seq && g_strcmp0 (self->changed_server, server) == 0)
+    return TRUE;
+  return ms_message_item_get_mark (self, &mark_server, &mark_seq)
+         && mark_seq == seq && g_strcmp0 (mark_server, server) == 0;
+}
+
 /* Replaces a string member when `value` is given and differs; TRUE when it did. */
 static gboolean
 replace_string (char **slot,
@@ -340,12 +417,32 @@ typedef struct {
   GHashTable *by_uid;       /* uid -> MsMessageItem (borrowed from messages) */
 } Folder;
 
+/* The last lines a server received, candidates for the cause of its next
+ * store event. */
+typedef struct {
+  MsEvent *last_line;           /* owned: the last command or SMTP data */
+  GHashTable *by_session;       /* session -> MsEvent (owned): its last command */
+} ServerLines;
+
 struct _MsMailboxModel
 {
   GObject parent_instance;
   GHashTable *folders_by_key;   /* "server\nuser\nfolder" -> Folder, owned */
   GListStore *folders;          /* MsFolderItem of the folders that exist */
+  GHashTable *lines;            /* server (interned) -> ServerLines, owned */
+
+  /* The mark of the last store event applied; 0 when none. */
+  const char *last_server;      /* interned */
+  guint64 last_seq;
 };
+
+enum {
+  MODEL_PROP_0,
+  MODEL_PROP_LAST_CHANGE_SEQ,
+  MODEL_N_PROPS
+};
+
+static GParamSpec *model_properties[MODEL_N_PROPS];
 
 G_DEFINE_FINAL_TYPE (MsMailboxModel, ms_mailbox_model, G_TYPE_OBJECT)
 
@@ -362,19 +459,54 @@ folder_free (Folder *folder)
 }
 
 static void
+server_lines_free (ServerLines *lines)
+{
+  g_clear_pointer (&lines->last_line, ms_event_unref);
+  g_clear_pointer (&lines->by_session, g_hash_table_unref);
+  g_free (lines);
+}
+
+static void
 ms_mailbox_model_finalize (GObject *object)
 {
   MsMailboxModel *self = MS_MAILBOX_MODEL (object);
 
   g_clear_pointer (&self->folders_by_key, g_hash_table_unref);
   g_clear_object (&self->folders);
+  g_clear_pointer (&self->lines, g_hash_table_unref);
   G_OBJECT_CLASS (ms_mailbox_model_parent_class)->finalize (object);
+}
+
+static void
+ms_mailbox_model_get_property (GObject *object,
+                               guint prop_id,
+                               GValue *value,
+                               GParamSpec *pspec)
+{
+  MsMailboxModel *self = MS_MAILBOX_MODEL (object);
+
+  switch (prop_id)
+    {
+    case MODEL_PROP_LAST_CHANGE_SEQ:
+      g_value_set_uint64 (value, self->last_seq);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
 ms_mailbox_model_class_init (MsMailboxModelClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = ms_mailbox_model_finalize;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ms_mailbox_model_finalize;
+  object_class->get_property = ms_mailbox_model_get_property;
+
+  model_properties[MODEL_PROP_LAST_CHANGE_SEQ] =
+    g_param_spec_uint64 ("last-change-seq", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, MODEL_N_PROPS, model_properties);
 }
 
 static void
@@ -383,6 +515,35 @@ ms_mailbox_model_init (MsMailboxModel *self)
   self->folders_by_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                 (GDestroyNotify) folder_free);
   self->folders = g_list_store_new (MS_TYPE_FOLDER_ITEM);
+  self->lines = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) server_lines_free);
+}
+
+gboolean
+ms_mailbox_model_get_last_change (MsMailboxModel *self,
+                                  const char **server_r,
+                                  guint64 *seq_r)
+{
+  g_return_val_if_fail (MS_IS_MAILBOX_MODEL (self), FALSE);
+
+  if (server_r != NULL)
+    *server_r = self->last_seq != 0 ? self->last_server : NULL;
+  if (seq_r != NULL)
+    *seq_r = self->last_seq;
+  return self->last_seq != 0;
+}
+
+static void
+set_last_change (MsMailboxModel *self,
+                 const char *server,
+                 guint64 seq)
+{
+  /* Interned: the event the server name came from may go. */
+  server = seq != 0 ? g_intern_string (server) : NULL;
+  if (self->last_seq == seq && self->last_server == server)
+    return;
+  self->last_server = server;
+  self->last_seq = seq;
+  g_object_notify_by_pspec (G_OBJECT (self), model_properties[MODEL_PROP_LAST_CHANGE_SEQ]);
 }
 
 MsMailboxModel *
@@ -572,14 +733,22 @@ message_ensure (Folder *folder,
   return message;
 }
 
+/* What a change is stamped with: the event that made it, and its cause. */
+typedef struct {
+  const char *server;     /* interned */
+  guint64 seq;
+  const char *op;         /* interned */
+  MsEvent *cause;         /* borrowed; NULL when not known */
+} Change;
+
 /* Gives `message` new flags and status (NULL flags keep them), stamps the
- * event that did it, and keeps the folder's counts true. */
+ * change that did it, and keeps the folder's counts true. */
 static void
 message_update (Folder *folder,
                 MsMessageItem *message,
                 const char *flags,
                 MsMessageStatus status,
-                guint64 seq)
+                const Change *change)
 {
   GObject *object = G_OBJECT (message);
   int counted_before, unseen_before, counted_after, unseen_after;
@@ -593,9 +762,18 @@ message_update (Folder *folder,
       message->status = status;
       g_object_notify_by_pspec (object, message_properties[MESSAGE_PROP_STATUS]);
     }
-  if (message->changed_seq != seq)
+  /* The server, op and cause go with changed-seq: one notification. */
+  if (message->changed_seq != change->seq || message->changed_server != change->server
+      || message->changed_op != change->op || message->cause != change->cause)
     {
-      message->changed_seq = seq;
+      message->changed_seq = change->seq;
+      message->changed_server = change->server;
+      message->changed_op = change->op;
+      if (message->cause != change->cause)
+        {
+          g_clear_pointer (&message->cause, ms_event_unref);
+          message->cause = change->cause != NULL ? ms_event_ref (change->cause) : NULL;
+        }
       g_object_notify_by_pspec (object, message_properties[MESSAGE_PROP_CHANGED_SEQ]);
     }
   g_object_thaw_notify (object);
@@ -669,6 +847,7 @@ store_message (MsMailboxModel *self,
 static void
 rename_folder (MsMailboxModel *self,
                const MsEvent *event,
+               const Change *change,
                Folder *from)
 {
   const char *new_name = ms_event_get_string (event, "new-name");
@@ -688,7 +867,7 @@ rename_folder (MsMailboxModel *self,
         continue;
       message = message_ensure (to, old->uid);
       message_describe (message, old->size, old->subject, old->from);
-      message_update (to, message, old->flags, old->status, event->seq);
+      message_update (to, message, old->flags, old->status, change);
     }
   if (g_strcmp0 (from->name, "INBOX") == 0)
     {
@@ -699,6 +878,76 @@ rename_folder (MsMailboxModel *self,
     folder_drop (self, from);
 }
 
+static ServerLines *
+server_lines (MsMailboxModel *self,
+              const char *server,
+              gboolean create)
+{
+  const char *key = g_intern_string (server);
+  ServerLines *lines = g_hash_table_lookup (self->lines, key);
+
+  if (lines == NULL && create)
+    {
+      lines = g_new0 (ServerLines, 1);
+      lines->by_session = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                 (GDestroyNotify) ms_event_unref);
+      g_hash_table_insert (self->lines, (gpointer) key, lines);
+    }
+  return lines;
+}
+
+/* Notes a line the server received that may cause a store event: a command
+ * (not the lines after an IMAP literal: the command began before them), or
+ * a message after SMTP DATA or BDAT. What a client recorded it sent, and
+ * the data a server sends (RETR, FETCH), change no mailbox of that server. */
+static void
+note_line (MsMailboxModel *self,
+           MsEvent *event)
+{
+  const char *session = ms_event_get_string (event, "session");
+  ServerLines *lines;
+
+  if (g_strcmp0 (ms_event_get_string (event, "direction"), "client") == 0)
+    return;
+  if (event->kind == MS_EVENT_COMMAND && ms_event_get_bool (event, "continuation", FALSE))
+    return;
+  if (event->kind == MS_EVENT_DATA && g_strcmp0 (ms_event_get_string (event, "proto"), "smtp"))
+    return;
+
+  lines = server_lines (self, event->server, TRUE);
+  g_clear_pointer (&lines->last_line, ms_event_unref);
+  lines->last_line = ms_event_ref (event);
+  if (session != NULL && event->kind == MS_EVENT_COMMAND)
+    {
+      MsEvent *known = g_hash_table_lookup (lines->by_session, session);
+
+      /* Sessions are few, commands many: reuse the key when there is one. */
+      if (known != NULL)
+        g_hash_table_steal_extended (lines->by_session, session, (gpointer *) &session, NULL);
+      else
+        session = g_strdup (session);
+      g_hash_table_insert (lines->by_session, (gpointer) session, ms_event_ref (event));
+      g_clear_pointer (&known, ms_event_unref);
+    }
+}
+
+/* The line that caused `event` (see the header): borrowed, or NULL. */
+static MsEvent *
+cause_of (MsMailboxModel *self,
+          const MsEvent *event)
+{
+  const char *session = ms_event_get_string (event, "session");
+  ServerLines *lines = server_lines (self, event->server, FALSE);
+  MsEvent *cause;
+
+  if (lines == NULL)
+    return NULL;
+  /* POP3's store events name their session (docs/trace-format.md). */
+  if (session != NULL && (cause = g_hash_table_lookup (lines->by_session, session)) != NULL)
+    return cause;
+  return lines->last_line;
+}
+
 static void
 apply_store (MsMailboxModel *self,
              const MsEvent *event)
@@ -707,11 +956,23 @@ apply_store (MsMailboxModel *self,
   const char *flags = ms_event_get_string (event, "flags");
   Folder *folder;
   MsMessageItem *message;
+  Change change;
 
   if (op == NULL || ms_event_get_string (event, "user") == NULL
       || ms_event_get_string (event, "folder") == NULL)
     return;
 
+  change.server = g_intern_string (event->server);
+  change.seq = event->seq;
+  change.op = g_intern_string (op);
+  change.cause = cause_of (self, event);
+  {
+    const char *mark_server;
+    guint64 mark_seq;
+
+    change_mark (change.server, change.seq, change.op, change.cause, &mark_server, &mark_seq);
+    set_last_change (self, mark_server, mark_seq);
+  }
   message = store_message (self, event, &folder);
   if (strcmp (op, "deliver") == 0 || strcmp (op, "flag") == 0)
     {
@@ -723,13 +984,13 @@ apply_store (MsMailboxModel *self,
           /* A POP3 mark outlives a flag change until QUIT or RSET. */
           if (message->status == MS_MESSAGE_STATUS_POP3_MARKED)
             status = MS_MESSAGE_STATUS_POP3_MARKED;
-          message_update (folder, message, new_flags, status, event->seq);
+          message_update (folder, message, new_flags, status, &change);
         }
     }
   else if (strcmp (op, "expunge") == 0)
     {
       if (message != NULL)
-        message_update (folder, message, flags, MS_MESSAGE_STATUS_GONE, event->seq);
+        message_update (folder, message, flags, MS_MESSAGE_STATUS_GONE, &change);
     }
   else if (strcmp (op, "copy") == 0)
     {
@@ -743,21 +1004,21 @@ apply_store (MsMailboxModel *self,
           const char *copy_flags = flags != NULL ? flags : message->flags;
 
           message_describe (copy, message->size, message->subject, message->from);
-          message_update (to, copy, copy_flags, status_from_flags (copy_flags), event->seq);
+          message_update (to, copy, copy_flags, status_from_flags (copy_flags), &change);
         }
     }
   else if (strcmp (op, "pop3-mark") == 0)
     {
       if (message != NULL)
-        message_update (folder, message, NULL, MS_MESSAGE_STATUS_POP3_MARKED, event->seq);
+        message_update (folder, message, NULL, MS_MESSAGE_STATUS_POP3_MARKED, &change);
     }
   else if (strcmp (op, "pop3-unmark") == 0)
     {
       if (message != NULL && message->status == MS_MESSAGE_STATUS_POP3_MARKED)
-        message_update (folder, message, NULL, status_from_flags (message->flags), event->seq);
+        message_update (folder, message, NULL, status_from_flags (message->flags), &change);
     }
   else if (strcmp (op, "rename-folder") == 0)
-    rename_folder (self, event, folder);
+    rename_folder (self, event, &change, folder);
   else if (strcmp (op, "delete-folder") == 0)
     folder_drop (self, folder);
   /* create-folder: store_message() made it. pop3-commit: one expunge per
@@ -825,6 +1086,10 @@ snapshot_message (JsonObject *object,
   gint64 uid = json_object_get_int_member_with_default (object, "uid", 0);
   const char *flags = json_string (object, "flags");
   MsMessageItem *message;
+  Change change = {
+    g_intern_string (walk->event->server), walk->event->seq, g_intern_static_string ("snapshot"),
+    NULL
+  };
 
   if (uid <= 0 || uid > G_MAXUINT32)
     return;
@@ -832,7 +1097,7 @@ snapshot_message (JsonObject *object,
   message_describe (message, json_object_get_int_member_with_default (object, "size", -1),
                     json_string (object, "subject"), json_string (object, "from"));
   message_update (walk->folder, message, flags != NULL ? flags : "",
-                  status_from_flags (flags != NULL ? flags : ""), walk->event->seq);
+                  status_from_flags (flags != NULL ? flags : ""), &change);
 }
 
 static void
@@ -866,15 +1131,29 @@ ms_mailbox_model_apply (MsMailboxModel *self,
   g_return_if_fail (MS_IS_MAILBOX_MODEL (self));
   g_return_if_fail (event != NULL);
 
-  if (event->kind == MS_EVENT_STORE)
-    apply_store (self, event);
-  else if (event->kind == MS_EVENT_SNAPSHOT)
+  switch (event->kind)
     {
-      SnapshotWalk walk = { self, event, NULL, NULL };
+    case MS_EVENT_STORE:
+      apply_store (self, event);
+      break;
+    case MS_EVENT_COMMAND:
+    case MS_EVENT_DATA:
+      note_line (self, (MsEvent *) event);
+      break;
+    case MS_EVENT_SNAPSHOT:
+      {
+        SnapshotWalk walk = { self, event, NULL, NULL };
 
-      /* A later snapshot replaces all that is known of its server. */
-      drop_server (self, event->server);
-      foreach_object (json_array (event->fields, "users"), snapshot_user, &walk);
+        /* A later snapshot replaces all that is known of its server, the
+         * last change there included. */
+        drop_server (self, event->server);
+        if (self->last_server == g_intern_string (event->server))
+          set_last_change (self, NULL, 0);
+        foreach_object (json_array (event->fields, "users"), snapshot_user, &walk);
+      }
+      break;
+    default:
+      break;
     }
 }
 
@@ -883,6 +1162,8 @@ ms_mailbox_model_reset (MsMailboxModel *self)
 {
   g_return_if_fail (MS_IS_MAILBOX_MODEL (self));
   drop_server (self, NULL);
+  g_hash_table_remove_all (self->lines);
+  set_last_change (self, NULL, 0);
 }
 
 void

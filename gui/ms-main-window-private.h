@@ -8,6 +8,7 @@
 #include "ms-mailbox-view.h"
 #include "ms-main-window.h"
 #include "ms-session-model.h"
+#include "ms-stepper.h"
 #include "ms-trace-model.h"
 #include "ms-world.h"
 
@@ -36,6 +37,9 @@ struct _MsMainWindow
   GtkLabel *break_label;
   GtkScale *timeline_scale;
   GtkLabel *timeline_label;
+  AdwToastOverlay *toast_overlay;
+  GtkToggleButton *agents_button;
+  GtkWindow *agents_window;   /* the built-in user agents, or NULL */
 
   GtkWidget *sequence_view;   /* MsSequenceView, or a plain list before it exists */
 
@@ -54,11 +58,13 @@ struct _MsMainWindow
 
   /* Step mode (issue 5). Lines held in a server's step gate, learnt from
    * the trace's `step` events: "server\nsession" -> "pending: VERB". */
-  MsWorld *world;             /* borrowed: NULL for a replay */
+  MsStepper *stepper;         /* NULL for a replay */
   GHashTable *pending;
   GPtrArray *pending_order;   /* the keys of `pending`, oldest first */
   GHashTable *rows;           /* "server\nsession" -> bound row (borrowed) */
-  GPtrArray *breakpoints;     /* verbs, upper case */
+  GHashTable *stepping;       /* keys of the sessions put in step mode one by one */
+  GHashTable *hidden;         /* keys of the sessions hidden from the diagram */
+  GPtrArray *breakpoints;     /* as shown: "RCPT", "reply 5xx" */
   gboolean step_mode;
 
   /* Presentation mode and zoom. */

@@ -8,6 +8,7 @@
 #include "ms-gui-resources.h"
 #include "ms-main-window-private.h"
 #include "ms-sequence-view.h"
+#include "ms-world-stepper.h"
 
 G_DEFINE_FINAL_TYPE (MsMainWindow, ms_main_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -35,6 +36,9 @@ enum {
 #define TIMELINE_DIAGRAM_MAX_EVENTS 20000
 
 static GParamSpec *properties[N_PROPS];
+
+static void toggle_agents_action (GtkWidget *widget, const char *action_name,
+                                  GVariant *parameter);
 
 /* --- sessions list ------------------------------------------------------- */
 
@@ -67,12 +71,32 @@ update_pending_label (GtkWidget *row,
     gtk_widget_remove_css_class (row, "ms-pending");
 }
 
+/* A row: a header (the title, then the session's step and diagram
+ * toggles), the detail line, and the pending mark. */
+static GtkWidget *
+row_title (GtkWidget *row)
+{
+  return gtk_widget_get_first_child (gtk_widget_get_first_child (row));
+}
+
+static GtkToggleButton *
+row_step_toggle (GtkWidget *row)
+{
+  return GTK_TOGGLE_BUTTON (gtk_widget_get_next_sibling (row_title (row)));
+}
+
+static GtkToggleButton *
+row_show_toggle (GtkWidget *row)
+{
+  return GTK_TOGGLE_BUTTON (gtk_widget_get_last_child (gtk_widget_get_first_child (row)));
+}
+
 static void
 update_session_row (GtkWidget *row,
                     MsSessionItem *item)
 {
-  GtkWidget *title = gtk_widget_get_first_child (row);
-  GtkWidget *detail = gtk_widget_get_next_sibling (title);
+  GtkWidget *title = row_title (row);
+  GtkWidget *detail = gtk_widget_get_next_sibling (gtk_widget_get_first_child (row));
   const char *proto = ms_session_item_get_proto (item);
   g_autofree char *proto_up = g_ascii_strup (proto != NULL ? proto : "?", -1);
   g_autofree char *title_text = NULL;
@@ -103,15 +127,39 @@ session_notify_cb (MsSessionItem *item,
                    GtkWidget *row)
 {
   update_session_row (row, item);
+  if (!ms_session_item_get_open (item))
+    gtk_widget_set_sensitive (GTK_WIDGET (row_step_toggle (row)), FALSE);
+}
+
+static void session_step_toggled_cb (GtkToggleButton *button, MsMainWindow *self);
+static void session_show_toggled_cb (GtkToggleButton *button, MsMainWindow *self);
+
+static GtkWidget *
+row_toggle (const char *icon,
+            const char *tooltip)
+{
+  GtkWidget *button = gtk_toggle_button_new ();
+
+  gtk_button_set_icon_name (GTK_BUTTON (button), icon);
+  gtk_widget_set_tooltip_text (button, tooltip);
+  gtk_widget_set_valign (button, GTK_ALIGN_START);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_add_css_class (button, "ms-row-toggle");
+  return button;
 }
 
 static void
 session_setup_cb (GtkSignalListItemFactory *factory,
                   GtkListItem *list_item,
-                  gpointer user_data)
+                  MsMainWindow *self)
 {
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
   GtkWidget *title = gtk_label_new (NULL);
+  GtkWidget *step = row_toggle ("media-playback-pause-symbolic",
+                                "Step mode for this session only: hold its commands until Step");
+  GtkWidget *show = row_toggle ("view-reveal-symbolic",
+                                "Show this session's arrows in the diagram");
   GtkWidget *detail = gtk_label_new (NULL);
   GtkWidget *pending = gtk_label_new (NULL);
 
@@ -128,7 +176,14 @@ session_setup_cb (GtkSignalListItemFactory *factory,
   gtk_label_set_wrap_mode (GTK_LABEL (detail), PANGO_WRAP_WORD_CHAR);
   gtk_widget_add_css_class (title, "ms-session-title");
   gtk_widget_add_css_class (detail, "ms-session-detail");
-  gtk_box_append (GTK_BOX (row), title);
+  gtk_widget_set_hexpand (title, TRUE);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (show), TRUE);
+  g_signal_connect (step, "toggled", G_CALLBACK (session_step_toggled_cb), self);
+  g_signal_connect (show, "toggled", G_CALLBACK (session_show_toggled_cb), self);
+  gtk_box_append (GTK_BOX (header), title);
+  gtk_box_append (GTK_BOX (header), step);
+  gtk_box_append (GTK_BOX (header), show);
+  gtk_box_append (GTK_BOX (row), header);
   gtk_box_append (GTK_BOX (row), detail);
   gtk_box_append (GTK_BOX (row), pending);
   gtk_widget_add_css_class (row, "ms-session-row");
@@ -148,6 +203,22 @@ session_bind_cb (GtkSignalListItemFactory *factory,
   /* The session model has no pending property: the window keeps the marks
    * and finds the row by its session when one changes. */
   update_pending_label (row, g_hash_table_lookup (self->pending, key));
+  /* The toggles show the window's own record; a row is recycled for other
+   * sessions, so they are set without acting. */
+  g_object_set_data_full (G_OBJECT (row), "ms-key", g_strdup (key), g_free);
+  g_signal_handlers_block_matched (row_step_toggle (row), G_SIGNAL_MATCH_DATA, 0, 0, NULL,
+                                   NULL, self);
+  g_signal_handlers_block_matched (row_show_toggle (row), G_SIGNAL_MATCH_DATA, 0, 0, NULL,
+                                   NULL, self);
+  gtk_toggle_button_set_active (row_step_toggle (row),
+                                g_hash_table_contains (self->stepping, key));
+  gtk_toggle_button_set_active (row_show_toggle (row), !g_hash_table_contains (self->hidden, key));
+  g_signal_handlers_unblock_matched (row_step_toggle (row), G_SIGNAL_MATCH_DATA, 0, 0, NULL,
+                                     NULL, self);
+  g_signal_handlers_unblock_matched (row_show_toggle (row), G_SIGNAL_MATCH_DATA, 0, 0, NULL,
+                                     NULL, self);
+  gtk_widget_set_sensitive (GTK_WIDGET (row_step_toggle (row)),
+                            self->stepper != NULL && ms_session_item_get_open (item));
   g_hash_table_replace (self->rows, key, row);
   /* A session's state, user and open/closed change as its events arrive. */
   g_signal_connect_object (item, "notify", G_CALLBACK (session_notify_cb), row, 0);
@@ -273,6 +344,11 @@ show_selected (MsMainWindow *self)
     arrow = find_arrow (self, self->selected_seq);
   if (arrow != NULL)
     event = find_event (self, ms_arrow_item_get_server (arrow), self->selected_seq);
+  /* The mailbox rows that event changed get a mark (issue 5: a change is
+   * tied to the event that caused it). */
+  ms_mailbox_view_set_selected_event (self->mailbox_view,
+                                      arrow != NULL ? ms_arrow_item_get_server (arrow) : NULL,
+                                      arrow != NULL ? self->selected_seq : 0);
   if (event == NULL)
     {
       ms_inspector_show_event (self->inspector, NULL, NULL, NULL);
@@ -320,7 +396,7 @@ add_diagram (MsMainWindow *self)
 static void
 update_step_actions (MsMainWindow *self)
 {
-  gboolean live = self->world != NULL;
+  gboolean live = self->stepper != NULL;
   gboolean any_pending = self->pending_order->len > 0;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.step-mode", live);
@@ -415,18 +491,6 @@ clear_pending (MsMainWindow *self)
   update_step_actions (self);
 }
 
-static MsServer *
-find_server (MsMainWindow *self,
-             const char *domain)
-{
-  GPtrArray *servers = ms_world_get_servers (self->world);
-
-  for (guint i = 0; i < servers->len; i++)
-    if (g_strcmp0 (ms_server_get_domain (servers->pdata[i]), domain) == 0)
-      return servers->pdata[i];
-  return NULL;
-}
-
 /* The session chosen in the sessions list, if its line is pending; else
  * the oldest pending line: Step always releases something when it can. */
 static const char *
@@ -447,6 +511,20 @@ key_to_step (MsMainWindow *self)
   return self->pending_order->len > 0 ? self->pending_order->pdata[0] : NULL;
 }
 
+/* "server\nsession" -> the server (to free) and the session (inside it). */
+static char *
+split_key (const char *key,
+           const char **session_r)
+{
+  char *server = g_strdup (key);
+  char *newline = strchr (server, '\n');
+
+  g_assert (newline != NULL);
+  *newline = '\0';
+  *session_r = newline + 1;
+  return server;
+}
+
 static void
 step_action (GtkWidget *widget,
              const char *action_name,
@@ -456,58 +534,30 @@ step_action (GtkWidget *widget,
   const char *key = key_to_step (self);
   g_autofree char *server = NULL;
   const char *session;
-  MsServer *target;
 
-  if (self->world == NULL || key == NULL)
+  if (self->stepper == NULL || key == NULL)
     return;
-  server = g_strdup (key);
-  session = strchr (server, '\n');
-  g_assert (session != NULL);
-  *(char *) session++ = '\0';
-  target = find_server (self, server);
+  server = split_key (key, &session);
   /* The mark goes with the `released` event, which follows soon. */
-  if (target == NULL || !ms_server_step (target, session))
-    g_debug ("nothing pending in %s %s", server, session);
+  ms_stepper_step (self->stepper, server, session);
 }
 
-/* What the window asks of every server of the world: each step-gate
- * setting applies to all of them (issue 5: "per session or for all"). */
-typedef enum {
-  SERVERS_STEP_MODE_ON,
-  SERVERS_STEP_MODE_OFF,
-  SERVERS_CONTINUE,
-  SERVERS_ADD_BREAKPOINT,
-  SERVERS_CLEAR_BREAKPOINTS,
-} ServersOp;
-
 static void
-on_every_server (MsMainWindow *self,
-                 ServersOp op,
-                 const char *verb)
+forget_stepping (MsMainWindow *self)
 {
-  GPtrArray *servers = ms_world_get_servers (self->world);
+  GHashTableIter iter;
+  gpointer row;
 
-  for (guint i = 0; i < servers->len; i++)
-    switch (op)
-      {
-      case SERVERS_STEP_MODE_ON:
-      case SERVERS_STEP_MODE_OFF:
-        /* NULL: every session, also those that open later. Off releases
-         * what waits (ms-server.h). */
-        ms_server_set_step_mode (servers->pdata[i], NULL, op == SERVERS_STEP_MODE_ON);
-        break;
-      case SERVERS_CONTINUE:
-        ms_server_continue (servers->pdata[i], NULL);
-        break;
-      case SERVERS_ADD_BREAKPOINT:
-        ms_server_add_breakpoint (servers->pdata[i], verb);
-        break;
-      case SERVERS_CLEAR_BREAKPOINTS:
-        ms_server_clear_breakpoints (servers->pdata[i]);
-        break;
-      default:
-        g_assert_not_reached ();
-      }
+  g_hash_table_remove_all (self->stepping);
+  g_hash_table_iter_init (&iter, self->rows);
+  while (g_hash_table_iter_next (&iter, NULL, &row))
+    {
+      GtkToggleButton *toggle = row_step_toggle (row);
+
+      g_signal_handlers_block_matched (toggle, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+      gtk_toggle_button_set_active (toggle, FALSE);
+      g_signal_handlers_unblock_matched (toggle, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+    }
 }
 
 static void
@@ -517,15 +567,80 @@ continue_action (GtkWidget *widget,
 {
   MsMainWindow *self = MS_MAIN_WINDOW (widget);
 
-  if (self->world == NULL)
+  if (self->stepper == NULL)
     return;
-  on_every_server (self, SERVERS_CONTINUE, NULL);
+  ms_stepper_continue (self->stepper, NULL, NULL);
+  /* Continue for all also ends the sessions' own step modes. */
+  forget_stepping (self);
   if (self->step_mode)
     {
       self->step_mode = FALSE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP_MODE]);
     }
   update_step_actions (self);
+}
+
+/* The pause toggle of a session's row: step mode for that session alone
+ * (issue 5: "per session or for all"). Turning it off releases what waits. */
+static void
+session_step_toggled_cb (GtkToggleButton *button,
+                         MsMainWindow *self)
+{
+  GtkWidget *row = gtk_widget_get_parent (gtk_widget_get_parent (GTK_WIDGET (button)));
+  const char *key = g_object_get_data (G_OBJECT (row), "ms-key");
+  gboolean on = gtk_toggle_button_get_active (button);
+  g_autofree char *server = NULL;
+  const char *session;
+
+  if (self->stepper == NULL || key == NULL)
+    return;
+  if (on)
+    g_hash_table_add (self->stepping, g_strdup (key));
+  else
+    g_hash_table_remove (self->stepping, key);
+  server = split_key (key, &session);
+  ms_stepper_set_step_mode (self->stepper, server, session, on);
+  update_step_actions (self);
+}
+
+/* The eye toggle: the session's arrows in or out of the diagram. */
+static void
+session_show_toggled_cb (GtkToggleButton *button,
+                         MsMainWindow *self)
+{
+  GtkWidget *row = gtk_widget_get_parent (gtk_widget_get_parent (GTK_WIDGET (button)));
+  const char *key = g_object_get_data (G_OBJECT (row), "ms-key");
+  gboolean visible = gtk_toggle_button_get_active (button);
+  g_autofree char *server = NULL;
+  const char *session;
+
+  if (key == NULL)
+    return;
+  server = split_key (key, &session);
+  ms_main_window_set_session_visible (self, server, session, visible);
+}
+
+void
+ms_main_window_set_session_visible (MsMainWindow *self,
+                                    const char *server,
+                                    const char *session,
+                                    gboolean visible)
+{
+  g_autofree char *key = NULL;
+  GtkWidget *row;
+
+  g_return_if_fail (MS_IS_MAIN_WINDOW (self));
+  g_return_if_fail (server != NULL && session != NULL);
+
+  key = session_key (server, session);
+  if (visible)
+    g_hash_table_remove (self->hidden, key);
+  else
+    g_hash_table_add (self->hidden, g_strdup (key));
+  ms_diagram_model_set_session_visible (self->diagram, server, session, visible);
+  row = g_hash_table_lookup (self->rows, key);
+  if (row != NULL && gtk_toggle_button_get_active (row_show_toggle (row)) != visible)
+    gtk_toggle_button_set_active (row_show_toggle (row), visible);
 }
 
 void
@@ -535,10 +650,14 @@ ms_main_window_set_step_mode (MsMainWindow *self,
   g_return_if_fail (MS_IS_MAIN_WINDOW (self));
 
   step_mode = !!step_mode;
-  if (self->world == NULL || self->step_mode == step_mode)
+  if (self->stepper == NULL || self->step_mode == step_mode)
     return;
   self->step_mode = step_mode;
-  on_every_server (self, step_mode ? SERVERS_STEP_MODE_ON : SERVERS_STEP_MODE_OFF, NULL);
+  /* NULL: every session, also those that open later. Off releases what
+   * waits, the sessions' own step modes included. */
+  ms_stepper_set_step_mode (self->stepper, NULL, NULL, step_mode);
+  if (!step_mode)
+    forget_stepping (self);
   update_step_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP_MODE]);
 }
@@ -550,16 +669,58 @@ ms_main_window_get_step_mode (MsMainWindow *self)
   return self->step_mode;
 }
 
+static void
+stepper_refused_cb (MsStepper *stepper,
+                    const char *text,
+                    MsMainWindow *self)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+}
+
+void
+ms_main_window_set_stepper (MsMainWindow *self,
+                            MsStepper *stepper)
+{
+  GHashTableIter iter;
+  gpointer row;
+
+  g_return_if_fail (MS_IS_MAIN_WINDOW (self));
+  g_return_if_fail (stepper == NULL || MS_IS_STEPPER (stepper));
+
+  if (stepper == self->stepper)
+    return;
+  if (self->stepper != NULL)
+    {
+      ms_main_window_set_step_mode (self, FALSE);
+      g_signal_handlers_disconnect_by_func (self->stepper, stepper_refused_cb, self);
+      g_clear_object (&self->stepper);
+    }
+  if (stepper != NULL)
+    {
+      self->stepper = g_object_ref (stepper);
+      g_signal_connect (stepper, "refused", G_CALLBACK (stepper_refused_cb), self);
+    }
+  forget_stepping (self);
+  g_hash_table_iter_init (&iter, self->rows);
+  while (g_hash_table_iter_next (&iter, NULL, &row))
+    gtk_widget_set_sensitive (GTK_WIDGET (row_step_toggle (row)), stepper != NULL);
+  update_step_actions (self);
+}
+
 void
 ms_main_window_set_world (MsMainWindow *self,
                           MsWorld *world)
 {
+  g_autoptr(MsStepper) stepper = NULL;
+
   g_return_if_fail (MS_IS_MAIN_WINDOW (self));
 
-  if (world == NULL)
-    ms_main_window_set_step_mode (self, FALSE);
-  self->world = world;
-  update_step_actions (self);
+  /* The world stepper holds the world borrowed: it must not outlive it. */
+  if (self->stepper != NULL && MS_IS_WORLD_STEPPER (self->stepper))
+    ms_world_stepper_forget_world (MS_WORLD_STEPPER (self->stepper));
+  if (world != NULL)
+    stepper = MS_STEPPER (ms_world_stepper_new (world));
+  ms_main_window_set_stepper (self, stepper);
 }
 
 /* --- breakpoints --------------------------------------------------------- */
@@ -567,16 +728,29 @@ ms_main_window_set_world (MsMainWindow *self,
 static void
 update_breakpoint_label (MsMainWindow *self)
 {
-  g_autofree char *verbs = NULL;
+  g_autofree char *list = NULL;
   g_autofree char *text = NULL;
 
   g_ptr_array_add (self->breakpoints, NULL);
-  verbs = g_strjoinv (", ", (char **) self->breakpoints->pdata);
+  list = g_strjoinv (", ", (char **) self->breakpoints->pdata);
   g_ptr_array_set_size (self->breakpoints, self->breakpoints->len - 1);
-  text = self->breakpoints->len > 0 ? g_strdup_printf ("Break on: %s", verbs)
+  text = self->breakpoints->len > 0 ? g_strdup_printf ("Break on: %s", list)
                                     : g_strdup ("No breakpoints");
   gtk_label_set_text (self->break_label, text);
   update_step_actions (self);
+}
+
+/* What the entry holds is a reply when it looks like one: three digits or
+ * a class (RFC 5321 §4.2.1), POP3's -ERR (RFC 1939 §3), IMAP's NO and BAD
+ * (RFC 3501 §7.1); no verb of the three protocols is spelled like these. */
+static gboolean
+is_reply_breakpoint (const char *text)
+{
+  if (strlen (text) == 3 && text[0] >= '2' && text[0] <= '5'
+      && ((g_ascii_isdigit (text[1]) && g_ascii_isdigit (text[2]))
+          || (text[1] == 'X' && text[2] == 'X')))
+    return TRUE;
+  return strcmp (text, "-ERR") == 0 || strcmp (text, "NO") == 0 || strcmp (text, "BAD") == 0;
 }
 
 static void
@@ -584,30 +758,35 @@ break_entry_activate_cb (GtkEntry *entry,
                          MsMainWindow *self)
 {
   const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
-  g_autofree char *verb = g_ascii_strup (g_strstrip (g_strdup (text)), -1);
+  g_autofree char *what = g_ascii_strup (g_strstrip (g_strdup (text)), -1);
+  gboolean reply = is_reply_breakpoint (what);
+  g_autofree char *shown = NULL;
+  gboolean valid = *what != '\0' && strlen (what) <= BREAKPOINT_VERB_MAX;
 
-  if (self->world == NULL)
+  if (self->stepper == NULL)
     return;
   /* A verb is letters only (RFC 5321 §4.1.1, RFC 1939 §3, RFC 3501 §9):
    * anything else could never match, so say so instead of adding it. */
-  for (const char *p = verb; *p != '\0'; p++)
-    if (!g_ascii_isalpha (*p))
+  for (const char *p = what; valid && !reply && *p != '\0'; p++)
+    valid = g_ascii_isalpha (*p);
+  shown = reply ? g_strdup_printf ("reply %s", what) : g_strdup (what);
+  for (guint i = 0; valid && i < self->breakpoints->len; i++)
+    if (strcmp (self->breakpoints->pdata[i], shown) == 0)
       {
-        gtk_widget_add_css_class (GTK_WIDGET (entry), "error");
+        gtk_editable_set_text (GTK_EDITABLE (entry), "");
         return;
       }
-  if (*verb == '\0' || strlen (verb) > BREAKPOINT_VERB_MAX)
+  if (valid)
+    valid = ms_stepper_add_breakpoint (self->stepper,
+                                       reply ? MS_BREAKPOINT_REPLY : MS_BREAKPOINT_VERB, what);
+  if (!valid)
     {
       gtk_widget_add_css_class (GTK_WIDGET (entry), "error");
       return;
     }
   gtk_widget_remove_css_class (GTK_WIDGET (entry), "error");
   gtk_editable_set_text (GTK_EDITABLE (entry), "");
-  for (guint i = 0; i < self->breakpoints->len; i++)
-    if (strcmp (self->breakpoints->pdata[i], verb) == 0)
-      return;
-  on_every_server (self, SERVERS_ADD_BREAKPOINT, verb);
-  g_ptr_array_add (self->breakpoints, g_steal_pointer (&verb));
+  g_ptr_array_add (self->breakpoints, g_steal_pointer (&shown));
   update_breakpoint_label (self);
 }
 
@@ -618,9 +797,9 @@ clear_breakpoints_action (GtkWidget *widget,
 {
   MsMainWindow *self = MS_MAIN_WINDOW (widget);
 
-  if (self->world == NULL)
+  if (self->stepper == NULL)
     return;
-  on_every_server (self, SERVERS_CLEAR_BREAKPOINTS, NULL);
+  ms_stepper_clear_breakpoints (self->stepper);
   g_ptr_array_set_size (self->breakpoints, 0);
   update_breakpoint_label (self);
 }
@@ -774,6 +953,24 @@ update_timeline (MsMainWindow *self)
   update_timeline_label (self);
 }
 
+/* The sessions hidden from the diagram stay hidden when it is rebuilt. */
+static void
+apply_hidden (MsMainWindow *self)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->hidden);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_autofree char *server = NULL;
+      const char *session;
+
+      server = split_key (key, &session);
+      ms_diagram_model_set_session_visible (self->diagram, server, session, FALSE);
+    }
+}
+
 guint
 ms_main_window_get_timeline_position (MsMainWindow *self)
 {
@@ -805,6 +1002,7 @@ ms_main_window_set_timeline_position (MsMainWindow *self,
           for (guint i = 0; i < diagram_position; i++)
             ms_diagram_model_apply (self->diagram, ms_trace_model_get_event (self->trace, i));
           self->diagram_position = diagram_position;
+          apply_hidden (self);
         }
       self->position = position;
       show_selected (self);
@@ -1209,6 +1407,17 @@ ms_main_window_flush (MsMainWindow *self)
   ms_trace_model_flush (self->trace);
 }
 
+/* A row's "#N" in the mailbox view: the event that changed it, selected in
+ * the diagram and the inspector. */
+static void
+mailbox_event_activated_cb (MsMainWindow *self,
+                            guint64 seq,
+                            const char *server)
+{
+  /* The diagram scrolls to it (the selection is bound both ways). */
+  ms_main_window_set_selected_seq (self, seq);
+}
+
 /* --- the window ---------------------------------------------------------- */
 
 static void
@@ -1285,8 +1494,14 @@ ms_main_window_dispose (GObject *object)
     gtk_style_context_remove_provider_for_display (gtk_widget_get_display (GTK_WIDGET (self)),
                                                    GTK_STYLE_PROVIDER (self->scale_css));
   g_clear_object (&self->scale_css);
-  /* The world is borrowed and may be gone soon: leave it as it was. */
-  self->world = NULL;
+  if (self->stepper != NULL)
+    g_signal_handlers_disconnect_by_func (self->stepper, stepper_refused_cb, self);
+  g_clear_object (&self->stepper);
+  if (self->agents_window != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->agents_window, self);
+      gtk_window_destroy (g_steal_pointer (&self->agents_window));
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), MS_TYPE_MAIN_WINDOW);
   G_OBJECT_CLASS (ms_main_window_parent_class)->dispose (object);
 }
@@ -1304,6 +1519,8 @@ ms_main_window_finalize (GObject *object)
   g_clear_pointer (&self->pending_order, g_ptr_array_unref);
   g_clear_pointer (&self->rows, g_hash_table_unref);
   g_clear_pointer (&self->breakpoints, g_ptr_array_unref);
+  g_clear_pointer (&self->stepping, g_hash_table_unref);
+  g_clear_pointer (&self->hidden, g_hash_table_unref);
   G_OBJECT_CLASS (ms_main_window_parent_class)->finalize (object);
 }
 
@@ -1316,6 +1533,7 @@ static const struct {
   { GDK_KEY_F10, 0, "win.step" },
   { GDK_KEY_F5, 0, "win.continue" },
   { GDK_KEY_F11, 0, "win.presentation" },
+  { GDK_KEY_F8, 0, "win.toggle-agents" },
   { GDK_KEY_P, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.presentation" },
   { GDK_KEY_plus, GDK_CONTROL_MASK, "win.zoom-in" },
   { GDK_KEY_equal, GDK_CONTROL_MASK, "win.zoom-in" },
@@ -1364,6 +1582,8 @@ ms_main_window_class_init (MsMainWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
   gtk_widget_class_install_action (widget_class, "win.zoom-reset", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.toggle-agents", NULL,
+                                   toggle_agents_action);
   gtk_widget_class_install_action (widget_class, "win.show-shortcuts", NULL,
                                    show_shortcuts_action);
   for (gsize i = 0; i < G_N_ELEMENTS (file_actions); i++)
@@ -1397,6 +1617,8 @@ ms_main_window_class_init (MsMainWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, break_label);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, timeline_scale);
   gtk_widget_class_bind_template_child (widget_class, MsMainWindow, timeline_label);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, MsMainWindow, agents_button);
 }
 
 static void
@@ -1421,6 +1643,8 @@ ms_main_window_init (MsMainWindow *self)
   self->pending_order = g_ptr_array_new_with_free_func (g_free);
   self->rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->breakpoints = g_ptr_array_new_with_free_func (g_free);
+  self->stepping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->hidden = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_signal_connect (self->break_entry, "activate", G_CALLBACK (break_entry_activate_cb), self);
   self->following = TRUE;
   gtk_range_set_round_digits (GTK_RANGE (self->timeline_scale), 0);
@@ -1434,7 +1658,7 @@ ms_main_window_init (MsMainWindow *self)
   g_signal_connect (self->trace, "items-changed", G_CALLBACK (trace_items_changed_cb), self);
 
   factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (factory, "setup", G_CALLBACK (session_setup_cb), NULL);
+  g_signal_connect (factory, "setup", G_CALLBACK (session_setup_cb), self);
   g_signal_connect (factory, "bind", G_CALLBACK (session_bind_cb), self);
   g_signal_connect (factory, "unbind", G_CALLBACK (session_unbind_cb), self);
   /* A selected session is the one Step releases. */
@@ -1448,9 +1672,75 @@ ms_main_window_init (MsMainWindow *self)
   g_object_unref (factory);
 
   ms_mailbox_view_set_model (self->mailbox_view, self->mailboxes);
+  g_signal_connect_swapped (self->mailbox_view, "event-activated",
+                            G_CALLBACK (mailbox_event_activated_cb), self);
   add_diagram (self);
   apply_scale (self);
   update_breakpoint_label (self);
+}
+
+/* The user agents live in a window of their own, beside the main one: the
+ * diagram keeps the projector's width. Closing it only hides it. */
+void
+ms_main_window_set_agents (MsMainWindow *self,
+                           GtkWidget *panel)
+{
+  GtkWidget *toolbar;
+
+  g_return_if_fail (MS_IS_MAIN_WINDOW (self));
+  g_return_if_fail (panel == NULL || GTK_IS_WIDGET (panel));
+
+  gtk_toggle_button_set_active (self->agents_button, FALSE);
+  if (self->agents_window != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->agents_window, self);
+      gtk_window_destroy (self->agents_window);
+      self->agents_window = NULL;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->agents_button), panel != NULL);
+  if (panel == NULL)
+    return;
+  toolbar = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  gtk_box_append (GTK_BOX (toolbar), adw_header_bar_new ());
+  gtk_widget_set_vexpand (panel, TRUE);
+  gtk_box_append (GTK_BOX (toolbar), panel);
+  self->agents_window = GTK_WINDOW (adw_window_new ());
+  gtk_window_set_title (self->agents_window, "User agents — Mailscope");
+  gtk_window_set_transient_for (self->agents_window, GTK_WINDOW (self));
+  gtk_window_set_destroy_with_parent (self->agents_window, TRUE);
+  gtk_window_set_hide_on_close (self->agents_window, TRUE);
+  gtk_window_set_default_size (self->agents_window, 820, 760);
+  adw_window_set_content (ADW_WINDOW (self->agents_window), toolbar);
+  g_object_bind_property (self->agents_window, "visible", self->agents_button, "active",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+}
+
+GtkWidget *
+ms_main_window_get_agents_window (MsMainWindow *self)
+{
+  g_return_val_if_fail (MS_IS_MAIN_WINDOW (self), NULL);
+  return GTK_WIDGET (self->agents_window);
+}
+
+void
+ms_main_window_set_agents_visible (MsMainWindow *self,
+                                   gboolean visible)
+{
+  g_return_if_fail (MS_IS_MAIN_WINDOW (self));
+  if (self->agents_window != NULL)
+    gtk_widget_set_visible (GTK_WIDGET (self->agents_window), visible);
+}
+
+static void
+toggle_agents_action (GtkWidget *widget,
+                      const char *action_name,
+                      GVariant *parameter)
+{
+  MsMainWindow *self = MS_MAIN_WINDOW (widget);
+
+  ms_main_window_set_agents_visible (self, self->agents_window != NULL
+                                            && !gtk_widget_get_visible (
+                                                 GTK_WIDGET (self->agents_window)));
 }
 
 MsMainWindow *

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "ms-stepper.h"
 #include "ms-trace-bus.h"
 #include "ms-world.h"
 
@@ -28,6 +29,20 @@ MsMainWindow *ms_main_window_new_for_trace (GtkApplication *app, const char *pat
  * breakpoints (borrowed: clear with NULL before freeing the world). Without
  * one, as for a replay, the step actions are disabled. */
 void ms_main_window_set_world (MsMainWindow *self, MsWorld *world);
+/* The same for any MsStepper (a server elsewhere: MsTraceClient); the
+ * window keeps a reference. NULL disables the step actions. */
+void ms_main_window_set_stepper (MsMainWindow *self, MsStepper *stepper);
+/* Shows or hides one session's arrows in the diagram (the eye toggle of
+ * its row in the sessions list). */
+void ms_main_window_set_session_visible (MsMainWindow *self, const char *server,
+                                         const char *session, gboolean visible);
+/* Puts the built-in user agents' panel in a window of its own, beside this
+ * one, shown by the "User agents" button (F8); NULL removes it and hides
+ * the button. */
+void ms_main_window_set_agents (MsMainWindow *self, GtkWidget *panel);
+void ms_main_window_set_agents_visible (MsMainWindow *self, gboolean visible);
+/* That window (borrowed), or NULL. */
+GtkWidget *ms_main_window_get_agents_window (MsMainWindow *self);
 
 /* Property "step-mode" (gboolean): every session of every server of the
  * world holds its commands until Step (action win.step-mode). */

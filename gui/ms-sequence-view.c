@@ -26,6 +26,9 @@
  * [i x row, (i + 1) x row) meets [value, value + page - header). */
 
 #define MIN_LANE_EMS 16.0   /* a lane is at least this wide: labels stay readable */
+#define TAG_PAD_EMS 0.3     /* a tag's chip around its text, in lines */
+#define TAG_MARGIN_EMS 0.35 /* and the gutter around the chip */
+#define LABEL_MAX 400       /* bytes of a line drawn: more never fits a lane */
 #define ZOOM_MIN 0.5
 #define ZOOM_MAX 4.0
 
@@ -125,6 +128,7 @@ struct _MsSequenceView
   int row_h;
   int header_h;
   int gutter_w;
+  int tag_w;                    /* the widest protocol tag */
   int min_lane_w;
   int thickness;                /* of arrow lines */
 };
@@ -162,17 +166,19 @@ text_height (GtkWidget *widget,
   return MAX (height, 1);
 }
 
+/* The width the text needs: its logical width, or further where the ink
+ * goes past it (bold glyphs at some sizes and hintings do). */
 static int
 text_width (GtkWidget *widget,
             const PangoFontDescription *desc,
             const char *text)
 {
   g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, text);
-  int width = 0;
+  PangoRectangle ink, logical;
 
   pango_layout_set_font_description (layout, desc);
-  pango_layout_get_pixel_size (layout, &width, NULL);
-  return width;
+  pango_layout_get_pixel_extents (layout, &ink, &logical);
+  return MAX (logical.x + logical.width, ink.x + ink.width) - MIN (0, MIN (ink.x, logical.x));
 }
 
 static void
@@ -202,9 +208,13 @@ ensure_metrics (MsSequenceView *self)
   self->thickness = MAX (2, (int) round (self->line_h / 6.0));
   self->row_h = (int) ceil (self->line_h * 2.0);
   self->header_h = (int) ceil (self->line_h * 2.2);
+  /* The tag column fits the widest tag in this font and zoom, measured:
+   * a fixed width clips "SMTP" in some fonts and sizes. A tag is drawn on a
+   * chip padded by TAG_PAD_EMS each side, with a margin outside it. */
   for (gsize i = 0; i < G_N_ELEMENTS (proto_styles); i++)
     tag_w = MAX (tag_w, text_width (widget, self->tag_font, proto_styles[i].tag));
-  self->gutter_w = tag_w + (int) ceil (self->line_h * 1.4);
+  self->tag_w = tag_w;
+  self->gutter_w = tag_w + (int) ceil (self->line_h * 2 * (TAG_PAD_EMS + TAG_MARGIN_EMS));
   self->min_lane_w = (int) ceil (MIN_LANE_EMS * self->line_h * 0.55);
   self->metrics_valid = TRUE;
 }
@@ -333,6 +343,18 @@ ms_sequence_view_get_visible_rows (MsSequenceView *self,
     *first_r = first;
   if (last_r != NULL)
     *last_r = MAX (first, last);
+}
+
+int
+ms_sequence_view_get_gutter_width (MsSequenceView *self,
+                                   int *tag_width_r)
+{
+  g_return_val_if_fail (MS_IS_SEQUENCE_VIEW (self), 0);
+
+  ensure_metrics (self);
+  if (tag_width_r != NULL)
+    *tag_width_r = self->tag_w + (int) ceil (2 * self->line_h * TAG_PAD_EMS);
+  return self->gutter_w;
 }
 
 void
@@ -468,18 +490,189 @@ draw_chip (GtkSnapshot *snapshot,
     }
 }
 
+/* ---- Labels ---- */
+
+/* Appends `glyph`, and copies of the NULL-terminated `with` over it to
+ * `attrs` when that is given. */
+static void
+append_marked (GString *out,
+               const char *glyph,
+               PangoAttrList *attrs,
+               PangoAttribute * const *with)
+{
+  gsize start = out->len;
+
+  g_string_append (out, glyph);
+  for (gsize k = 0; attrs != NULL && with != NULL && with[k] != NULL; k++)
+    {
+      PangoAttribute *copy = pango_attribute_copy (with[k]);
+
+      copy->start_index = (guint) start;
+      copy->end_index = (guint) out->len;
+      pango_attr_list_insert (attrs, copy);
+    }
+}
+
+/* The label of an arrow, and with `attrs` the attributes that set its
+ * glyphs apart (`mark`: bare CR, LF, tab and other controls; `soft`: the
+ * line breaks of a message; both NULL-terminated). With `names`, controls
+ * are written as their names (CR, LF, TAB, ^X, DEL) instead of glyphs, for
+ * fonts without the Control Pictures block. `n_marks_r` (may be NULL)
+ * gets how many controls were marked. */
+static char *
+format_label (const char *text,
+              gboolean names,
+              guint *n_marks_r,
+              PangoAttrList *attrs,
+              PangoAttribute * const *mark,
+              PangoAttribute * const *soft)
+{
+  gsize len = strlen (text);
+  gboolean cut = FALSE;
+  GString *out;
+
+  /* A lane shows a few dozen characters: a 64 KiB message is cut long
+   * before Pango sees it (on a character boundary). */
+  if (len > LABEL_MAX)
+    {
+      const char *end = g_utf8_find_prev_char (text, text + LABEL_MAX + 1);
+
+      len = end != NULL ? (gsize) (end - text) : LABEL_MAX;
+      cut = TRUE;
+    }
+  /* The line's own end is not drawn: the diagram is for reading. */
+  if (!cut && len >= 2 && text[len - 2] == '\r' && text[len - 1] == '\n')
+    len -= 2;
+
+  out = g_string_sized_new (len + 16);
+  if (n_marks_r != NULL)
+    *n_marks_r = 0;
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = (guchar) text[i];
+
+      if (c == '\r' && i + 1 < len && text[i + 1] == '\n')
+        {
+          /* A line break inside a message: where the next line begins. */
+          append_marked (out, " \u21b5 ", attrs, soft);
+          i++;
+        }
+      else if (c < 0x20 || c == 0x7f)
+        {
+          /* Bare CR, bare LF, tab, any control: its Control Pictures glyph
+           * (␍ ␊ ␉, U+2400 + c; DEL U+2421), so nothing is invisible. */
+          char glyph[8];
+          int n = g_unichar_to_utf8 (c == 0x7f ? 0x2421 : 0x2400 + c, glyph);
+
+          glyph[n] = '\0';
+          if (names)
+            {
+              if (c == '\r' || c == '\n' || c == '\t' || c == 0x7f)
+                g_strlcpy (glyph, c == '\r' ? "CR" : c == '\n' ? "LF" : c == '\t' ? "TAB" : "DEL",
+                           sizeof glyph);
+              else
+                g_snprintf (glyph, sizeof glyph, "^%c", c + 0x40);
+            }
+          append_marked (out, glyph, attrs, mark);
+          if (n_marks_r != NULL)
+            (*n_marks_r)++;
+        }
+      else
+        g_string_append_c (out, (char) c);
+    }
+  if (cut)
+    g_string_append (out, "\u2026");
+  return g_string_free (out, FALSE);
+}
+
+char *
+ms_sequence_view_format_label (const char *text)
+{
+  g_return_val_if_fail (text != NULL, NULL);
+  return format_label (text, FALSE, NULL, NULL, NULL, NULL);
+}
+
+/* A label's layout: the glyphs of controls bold in the arrow's colour, a
+ * message's line breaks faint. */
+static PangoLayout *
+label_layout (MsSequenceView *self,
+              const char *text,
+              const GdkRGBA *color)
+{
+  g_autoptr(PangoAttrList) attrs = pango_attr_list_new ();
+  guint16 r = (guint16) (color->red * 65535), g = (guint16) (color->green * 65535);
+  guint16 b = (guint16) (color->blue * 65535);
+  PangoAttribute *mark[] = {
+    pango_attr_foreground_new (r, g, b),
+    pango_attr_weight_new (PANGO_WEIGHT_BOLD),
+    pango_attr_background_new (r, g, b),
+    pango_attr_background_alpha_new (65535 / 6),
+    NULL
+  };
+  PangoAttribute *soft[] = { pango_attr_foreground_alpha_new (65535 / 2), NULL };
+  guint n_marks;
+  g_autofree char *label = NULL;
+  PangoLayout *layout;
+
+  text = text != NULL ? text : "";
+  label = format_label (text, FALSE, &n_marks, attrs, mark, soft);
+  layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), label);
+  pango_layout_set_attributes (layout, attrs);
+  pango_layout_set_font_description (layout, self->line_font);
+  /* A font without ␍ ␊ ␉ would draw boxes of hex digits: write the names. */
+  if (n_marks > 0 && pango_layout_get_unknown_glyphs_count (layout) > 0)
+    {
+      g_clear_pointer (&attrs, pango_attr_list_unref);
+      g_clear_pointer (&label, g_free);
+      attrs = pango_attr_list_new ();
+      label = format_label (text, TRUE, NULL, attrs, mark, soft);
+      pango_layout_set_text (layout, label, -1);
+      pango_layout_set_attributes (layout, attrs);
+    }
+  for (gsize k = 0; mark[k] != NULL; k++)
+    pango_attribute_destroy (mark[k]);
+  pango_attribute_destroy (soft[0]);
+  return layout;
+}
+
+static void
+draw_tag (MsSequenceView *self,
+          GtkSnapshot *snapshot,
+          const ProtoStyle *style,
+          const GdkRGBA *fg,
+          double y)
+{
+  g_autoptr(PangoLayout) tag = gtk_widget_create_pango_layout (GTK_WIDGET (self), style->tag);
+  double pad = self->line_h * TAG_PAD_EMS;
+  GdkRGBA chip = *fg;
+  double tag_x;
+  int tag_w, tag_h;
+
+  chip.alpha *= 0.10;
+  pango_layout_set_font_description (tag, self->tag_font);
+  pango_layout_get_pixel_size (tag, &tag_w, &tag_h);
+  tag_x = (self->gutter_w - tag_w) / 2.0;
+  draw_chip (snapshot,
+             &GRAPHENE_RECT_INIT ((float) (tag_x - pad), (float) (y + pad),
+                                  (float) (tag_w + 2 * pad), (float) tag_h),
+             &chip, NULL, 0);
+  _ms_draw_append_layout (snapshot, tag, fg, tag_x, y + pad);
+}
+
+/* Draws row `arrow` at `y`; its protocol's tag at `tag_y` when that is
+ * not negative. */
 static void
 draw_row (MsSequenceView *self,
           GtkSnapshot *snapshot,
           MsArrowItem *arrow,
-          MsArrowItem *previous,
+          gboolean session_start,
+          double tag_y,
           const GdkRGBA *fg,
           gboolean dark,
           const LaneGeometry *geo,
           double y,
           int width)
 {
-  GtkWidget *widget = GTK_WIDGET (self);
   const ProtoStyle *style = proto_style (ms_arrow_item_get_proto (arrow));
   const GdkRGBA *color = ms_sequence_view_get_class_color (ms_arrow_item_get_class (arrow), dark);
   guint from = ms_arrow_item_get_from_lane (arrow);
@@ -492,9 +685,7 @@ draw_row (MsSequenceView *self,
   double left, span;
   gboolean rightwards;
   g_autoptr(PangoLayout) label = NULL;
-  g_autoptr(PangoLayout) tag = NULL;
   GdkRGBA muted = *fg;
-  int tag_w, tag_h;
 
   /* An arrow to its own lane (should not happen) becomes a short stub. */
   if (from == to)
@@ -503,30 +694,12 @@ draw_row (MsSequenceView *self,
   left = MIN (x0, x1);
   span = fabs (x1 - x0);
 
-  /* Where another session's lines begin: a faint rule across the row and
-   * the protocol's tag in the gutter. Repeating the tag on every row would
-   * only add noise. */
-  if (previous == NULL
-      || g_strcmp0 (ms_arrow_item_get_session (previous), ms_arrow_item_get_session (arrow))
-      || g_strcmp0 (ms_arrow_item_get_server (previous), ms_arrow_item_get_server (arrow)))
-    {
-      double tag_x;
-
-      muted.alpha *= 0.10;
-      if (previous != NULL)
-        fill (snapshot, &muted, 0, y, width, 1);
-      muted = *fg;
-      muted.alpha *= 0.10;
-      tag = gtk_widget_create_pango_layout (widget, style->tag);
-      pango_layout_set_font_description (tag, self->tag_font);
-      pango_layout_get_pixel_size (tag, &tag_w, &tag_h);
-      tag_x = (self->gutter_w - tag_w) / 2.0;
-      draw_chip (snapshot,
-                 &GRAPHENE_RECT_INIT ((float) (tag_x - pad), (float) (y + pad),
-                                      (float) (tag_w + 2 * pad), (float) tag_h),
-                 &muted, NULL, 0);
-      _ms_draw_append_layout (snapshot, tag, fg, tag_x, y + pad);
-    }
+  /* Where another session's lines begin: a faint rule across the row. */
+  muted.alpha *= 0.10;
+  if (session_start)
+    fill (snapshot, &muted, 0, y, width, 1);
+  if (tag_y >= 0)
+    draw_tag (self, snapshot, style, fg, tag_y);
 
   /* The lanes' part: clipped so it slides under the gutter when scrolled. */
   gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT ((float) self->gutter_w, (float) y,
@@ -538,14 +711,23 @@ draw_row (MsSequenceView *self,
 
   /* The line itself above the arrow, ellipsized to the arrow's span,
    * starting at its tail so the eye reads tail -> text -> head. */
-  label = gtk_widget_create_pango_layout (widget, ms_arrow_item_get_text (arrow));
-  pango_layout_set_font_description (label, self->line_font);
+  label = label_layout (self, ms_arrow_item_get_text (arrow), color);
   pango_layout_set_ellipsize (label, PANGO_ELLIPSIZE_END);
   pango_layout_set_single_paragraph_mode (label, TRUE);
   pango_layout_set_width (label, (int) MAX (span - 2 * pad, self->line_h) * PANGO_SCALE);
   pango_layout_set_alignment (label, rightwards ? PANGO_ALIGN_LEFT : PANGO_ALIGN_RIGHT);
   _ms_draw_append_layout (snapshot, label, fg, left + pad, y + pad);
   gtk_snapshot_pop (snapshot);
+}
+
+/* Whether `arrow` begins another session's lines than `previous`'s. */
+static gboolean
+starts_session (MsArrowItem *previous,
+                MsArrowItem *arrow)
+{
+  return previous == NULL
+         || g_strcmp0 (ms_arrow_item_get_session (previous), ms_arrow_item_get_session (arrow))
+         || g_strcmp0 (ms_arrow_item_get_server (previous), ms_arrow_item_get_server (arrow));
 }
 
 static void
@@ -642,22 +824,40 @@ ms_sequence_view_snapshot (GtkWidget *widget,
   gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT (0, (float) self->header_h,
                                                          (float) width,
                                                          (float) (height - self->header_h)));
+  if (first > 0 && first < last)
+    previous = g_list_model_get_item (G_LIST_MODEL (self->model), first - 1);
   for (guint i = first; i < last; i++)
     {
       g_autoptr(MsArrowItem) arrow = g_list_model_get_item (G_LIST_MODEL (self->model), i);
       double y = self->header_h + (double) i * self->row_h - value;
+      gboolean start;
+      double tag_y = -1;
 
       if (arrow == NULL)
         continue;
-      g_clear_object (&previous);
-      if (i > 0)
-        previous = g_list_model_get_item (G_LIST_MODEL (self->model), i - 1);
+      start = starts_session (previous, arrow);
+      /* The tag where a session's lines begin (on every row it would be
+       * noise), and pinned at the top for the session scrolled into, so the
+       * protocol is always named; the next session's tag pushes it away. */
+      if (start)
+        tag_y = y;
+      if (i == first)
+        {
+          g_autoptr(MsArrowItem) next = i + 1 < n_rows (self)
+                                        ? g_list_model_get_item (G_LIST_MODEL (self->model),
+                                                                 i + 1)
+                                        : NULL;
+
+          tag_y = next != NULL && starts_session (arrow, next) ? y : MAX (y, self->header_h);
+        }
       if (arrow == self->selected)
         {
           fill (snapshot, &highlight, 0, y, width, self->row_h);
           fill (snapshot, &marker, 0, y, self->thickness * 2, self->row_h);
         }
-      draw_row (self, snapshot, arrow, previous, &fg, dark, &geo, y, width);
+      draw_row (self, snapshot, arrow, start && previous != NULL, tag_y, &fg, dark, &geo, y,
+                width);
+      g_set_object (&previous, arrow);
     }
   gtk_snapshot_pop (snapshot);
 

@@ -49,6 +49,19 @@ void ms_sequence_view_get_visible_rows (MsSequenceView *self, guint *first_r, gu
  * the current font and zoom. */
 void ms_sequence_view_get_metrics (MsSequenceView *self, int *header_height, int *row_height);
 
+/* For tests: the width of the protocol tag column (the gutter) in pixels,
+ * measured from the widest tag ("SMTP", "POP3", "IMAP") in the current
+ * font and zoom; `tag_width_r` (may be NULL) gets the width of the widest
+ * tag's chip, which the gutter holds with a margin. */
+int ms_sequence_view_get_gutter_width (MsSequenceView *self, int *tag_width_r);
+
+/* An arrow's label as drawn (newly allocated): the line without the CRLF
+ * that ends it; a message's inner line breaks (CRLF) as " ↵ "; a bare CR,
+ * a bare LF, a tab and any other control as its Control Pictures glyph
+ * (␍ ␊ ␉, U+2400 + c; DEL ␡), drawn bold in the arrow's colour, so nothing
+ * sent is invisible; cut with "…" after 400 bytes (no lane shows more). */
+char *ms_sequence_view_format_label (const char *text);
+
 /* The colour of an arrow class on a light or a dark background (the one
  * table of them; tests check their contrast). */
 const GdkRGBA *ms_sequence_view_get_class_color (MsArrowClass klass, gboolean dark);

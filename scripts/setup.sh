@@ -44,6 +44,9 @@ packages=(
   # GUI tests run under a virtual X display (xvfb-run needs xauth)
   xvfb
   xauth
+  # ␍ ␊ ␉ (U+240D, U+240A, U+2409): the diagram and the inspector draw a
+  # bare CR, LF or tab with them; the base system's fonts lack these glyphs
+  fonts-symbola
   # the desktop file and AppStream metainfo are validated in a test
   desktop-file-utils
   appstream

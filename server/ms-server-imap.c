@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "ms-imap-session.h"
 #include "ms-server-private.h"
 
@@ -206,6 +208,23 @@ imap_awaits_command (gpointer session)
   return ms_imap_session_awaits_command (session);
 }
 
+/* A tagged status response: "<tag> OK|NO|BAD ..." (RFC 3501 §7.1). Untagged
+ * ones ("* NO", "* BYE") and continuation requests ("+ ") do not end a
+ * command, so they are not a command's reply status. A response sent with
+ * literals is untagged: only its first line is looked at. */
+static gboolean
+imap_reply_status (const char *data,
+                   gsize len,
+                   MsReplyStatus *status_r)
+{
+  static const char * const statuses[] = { "OK", "NO", "BAD", NULL };
+  const char *space = memchr (data, ' ', _ms_server_line_length (data, len));
+
+  if (space == NULL || space == data || data[0] == '*' || data[0] == '+')
+    return FALSE;
+  return _ms_server_reply_word (data, len, space + 1 - data, statuses, status_r);
+}
+
 static const char *
 imap_state_name (gpointer session)
 {
@@ -228,4 +247,5 @@ const MsProtocolOps _ms_server_imap_ops = {
   .shutdown = imap_shutdown,
   .state_name = imap_state_name,
   .awaits_command = imap_awaits_command,
+  .reply_status = imap_reply_status,
 };

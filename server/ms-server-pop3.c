@@ -338,6 +338,19 @@ pop3_awaits_command (gpointer session)
   return ms_pop3_session_awaits_command (session);
 }
 
+/* A reply's status indicator starts its first line (RFC 1939 §3); the lines
+ * after it are a message or a listing, never a status. A SASL challenge
+ * ("+ ") has none. */
+static gboolean
+pop3_reply_status (const char *data,
+                   gsize len,
+                   MsReplyStatus *status_r)
+{
+  static const char * const indicators[] = { "+OK", "-ERR", NULL };
+
+  return _ms_server_reply_word (data, len, 0, indicators, status_r);
+}
+
 static const char *
 pop3_state_name (gpointer session)
 {
@@ -359,4 +372,5 @@ const MsProtocolOps _ms_server_pop3_ops = {
   .shutdown = pop3_shutdown,
   .state_name = pop3_state_name,
   .awaits_command = pop3_awaits_command,
+  .reply_status = pop3_reply_status,
 };

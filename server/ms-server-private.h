@@ -9,6 +9,14 @@ G_BEGIN_DECLS
 
 typedef struct _MsServerConnection MsServerConnection;
 
+/* A reply's status, as reply breakpoints see it (ms_server_add_reply_breakpoint ()). */
+typedef struct {
+  const char *status;         /* borrowed from the reply: "550", "-ERR", "NO" */
+  gsize status_len;
+  const char *line;           /* borrowed: the line that carries it, without CRLF */
+  gsize line_len;
+} MsReplyStatus;
+
 /* What MsServer needs from a protocol to run its sessions over MsConn.
  * Each protocol's glue (ms-server-smtp.c, ...) provides one. */
 typedef struct {
@@ -29,6 +37,11 @@ typedef struct {
   /* TRUE when the next line starts a command (the step gate holds only
    * those: not a message's lines, not an answer to a continuation). */
   gboolean (*awaits_command) (gpointer session);
+  /* The status of the reply in `data`, what one MsSessionOutput.send
+   * carries: an SMTP final line's code ("550", not "550-"), POP3's "+OK" or
+   * "-ERR", an IMAP tagged status ("OK", "NO", "BAD"; not "* NO"). FALSE
+   * when it has none (message lines, continuations, untagged responses). */
+  gboolean (*reply_status) (const char *data, gsize len, MsReplyStatus *status_r);
 } MsProtocolOps;
 
 struct _MsServerConnection {
@@ -48,9 +61,6 @@ struct _MsServerConnection {
   char *step_line;            /* NULL when no command is pending */
   gsize step_len;
   MsLineFlags step_flags;
-  /* The last line the session sent asked for more (SMTP 334, POP3/IMAP
-   * "+ "): the next input line belongs to the current command (an AUTH
-   * response, the rest of an IMAP command), so the gate lets it pass. */
 };
 
 typedef struct {
@@ -98,6 +108,7 @@ struct _MsServer {
    * including those that open later, starts in step mode. */
   gboolean step_all;
   GPtrArray *breakpoints;     /* of char * upper-case verbs */
+  GPtrArray *reply_breakpoints; /* of char *: "550", "5xx", "-ERR", "NO", "BAD" */
 };
 
 /* The output table every protocol's session is given; its data is the
@@ -136,6 +147,13 @@ gboolean _ms_server_deliver_local (gpointer server, const char *address, const c
  * deliveries are fsynced by the next group commit; FALSE with `error` if a
  * sync done at once failed. */
 gboolean _ms_server_hold_until_synced (MsServerConnection *connection, GError **error);
+/* The length of the first line of `data`, without its CRLF (or LF). */
+gsize _ms_server_line_length (const char *data, gsize len);
+/* For MsProtocolOps.reply_status: TRUE, with `status_r` filled, when the
+ * first line of `data` has one of `words` (NULL-terminated; matched with
+ * case) at offset `at`, followed by a space or the end of the line. */
+gboolean _ms_server_reply_word (const char *data, gsize len, gsize at,
+                                const char * const *words, MsReplyStatus *status_r);
 /* A new event for `connection`'s session, with `session` and `proto` set. */
 MsEvent *_ms_server_connection_event (MsServerConnection *connection, MsEventKind kind);
 

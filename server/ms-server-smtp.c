@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "ms-server-private.h"
 #include "ms-smtp-session.h"
 
@@ -196,6 +198,34 @@ smtp_awaits_command (gpointer session)
   return ms_smtp_session_awaits_command (session);
 }
 
+/* A reply's code is on its last line, "550 ..." and not "550-..." (RFC 5321
+ * §4.2.1). The session sends a line at a time, but every line is looked at. */
+static gboolean
+smtp_reply_status (const char *data,
+                   gsize len,
+                   MsReplyStatus *status_r)
+{
+  const char *end = data + len;
+
+  for (const char *line = data; line < end;)
+    {
+      gsize line_len = _ms_server_line_length (line, end - line);
+      const char *next = memchr (line, '\n', end - line);
+
+      if (line_len >= 3 && g_ascii_isdigit (line[0]) && g_ascii_isdigit (line[1]) &&
+          g_ascii_isdigit (line[2]) && (line_len == 3 || line[3] == ' '))
+        {
+          status_r->status = line;
+          status_r->status_len = 3;
+          status_r->line = line;
+          status_r->line_len = line_len;
+          return TRUE;
+        }
+      line = next != NULL ? next + 1 : end;
+    }
+  return FALSE;
+}
+
 static const char *
 smtp_state_name (gpointer session)
 {
@@ -216,4 +246,5 @@ const MsProtocolOps _ms_server_smtp_ops = {
   .shutdown = smtp_shutdown,
   .state_name = smtp_state_name,
   .awaits_command = smtp_awaits_command,
+  .reply_status = smtp_reply_status,
 };

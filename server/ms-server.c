@@ -144,6 +144,8 @@ _ms_server_connection_event (MsServerConnection *connection,
   return event;
 }
 
+static void gate_check_reply (MsServerConnection *connection, const char *bytes, gsize len);
+
 static void
 output_send (gpointer data,
              const char *bytes,
@@ -155,6 +157,9 @@ output_send (gpointer data,
     g_string_append_len (connection->held_output, bytes, len);
   else
     ms_conn_write (connection->conn, bytes, len);
+  /* Reply breakpoints cost nothing while there are none. */
+  if (connection->server->reply_breakpoints->len > 0)
+    gate_check_reply (connection, bytes, len);
 }
 
 static void
@@ -348,6 +353,22 @@ is_breakpoint (MsServer *server,
   return FALSE;
 }
 
+/* A `step` event with what every gate event has: `gate`, `state`, `by`. */
+static MsEvent *
+step_event_new (MsServerConnection *connection,
+                const char *gate,
+                const char *by)
+{
+  MsEvent *event = _ms_server_connection_event (connection, MS_EVENT_STEP);
+
+  /* Not `state`: that member names the session's state in every event. */
+  ms_event_set_string (event, "gate", gate);
+  ms_event_set_string (event, "state", connection->ops->state_name (connection->session));
+  if (by != NULL)
+    ms_event_set_string (event, "by", by);
+  return event;
+}
+
 /* The `step` event for the pending line. The gate masks more than the
  * sessions do: the whole text of a line that carries credentials (PASS,
  * APOP, AUTH, AUTHENTICATE, LOGIN), not only the arguments; the `verb`
@@ -364,10 +385,7 @@ emit_step_event (MsServerConnection *connection,
   if (!ms_trace_bus_is_active (bus))
     return;
   verb = line_verb (connection, connection->step_line, connection->step_len);
-  event = _ms_server_connection_event (connection, MS_EVENT_STEP);
-  /* Not `state`: that member names the session's state in every event. */
-  ms_event_set_string (event, "gate", gate);
-  ms_event_set_string (event, "state", connection->ops->state_name (connection->session));
+  event = step_event_new (connection, gate, by);
   if (verb_is_secret (verb))
     {
       ms_event_set_bool (event, "secret", TRUE);
@@ -380,8 +398,94 @@ emit_step_event (MsServerConnection *connection,
     ms_event_set_bytes_text (event, "text", connection->step_line, connection->step_len);
   if (verb != NULL)
     ms_event_set_string (event, "verb", verb);
-  if (by != NULL)
-    ms_event_set_string (event, "by", by);
+  ms_trace_bus_emit (bus, event);
+}
+
+gsize
+_ms_server_line_length (const char *data,
+                        gsize len)
+{
+  const char *newline = memchr (data, '\n', len);
+  gsize line_len = newline != NULL ? (gsize) (newline - data) : len;
+
+  return line_len > 0 && data[line_len - 1] == '\r' ? line_len - 1 : line_len;
+}
+
+gboolean
+_ms_server_reply_word (const char *data,
+                       gsize len,
+                       gsize at,
+                       const char * const *words,
+                       MsReplyStatus *status_r)
+{
+  gsize line_len = _ms_server_line_length (data, len);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      gsize n = strlen (words[i]);
+
+      if (at + n <= line_len && memcmp (data + at, words[i], n) == 0 &&
+          (at + n == line_len || data[at + n] == ' '))
+        {
+          status_r->status = data + at;
+          status_r->status_len = n;
+          status_r->line = data;
+          status_r->line_len = line_len;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* The reply breakpoint that `status` meets, or NULL: the same status, or for
+ * a class ("5xx") an SMTP code of that class (RFC 5321 §4.2.1). */
+static const char *
+reply_breakpoint_match (MsServer *server,
+                        const MsReplyStatus *status)
+{
+  for (guint i = 0; i < server->reply_breakpoints->len; i++)
+    {
+      const char *breakpoint = server->reply_breakpoints->pdata[i];
+      gboolean is_class = breakpoint[1] == 'x';
+
+      if (strlen (breakpoint) != status->status_len)
+        continue;
+      if (is_class ? breakpoint[0] == status->status[0]
+                   : memcmp (breakpoint, status->status, status->status_len) == 0)
+        return breakpoint;
+    }
+  return NULL;
+}
+
+/* The longest reply line a `break` event carries: an SMTP reply line is at
+ * most 512 octets (RFC 5321 §4.5.3.1.5); the others are ours and short. */
+#define STEP_REPLY_TEXT_MAX 512
+
+/* A reply the session sends meets a reply breakpoint: the session enters
+ * step mode, so its next command waits in the gate. A session already in
+ * step mode is left as it is, as a verb breakpoint leaves it. */
+static void
+gate_check_reply (MsServerConnection *connection,
+                  const char *bytes,
+                  gsize len)
+{
+  MsTraceBus *bus = connection->server->bus;
+  MsReplyStatus status;
+  const char *matched;
+  MsEvent *event;
+
+  if (connection->step_mode || !connection->ops->reply_status (bytes, len, &status))
+    return;
+  matched = reply_breakpoint_match (connection->server, &status);
+  if (matched == NULL)
+    return;
+  connection->step_mode = TRUE;
+  if (!ms_trace_bus_is_active (bus))
+    return;
+  event = step_event_new (connection, "break", "reply-breakpoint");
+  ms_event_set_bytes_text (event, "text", status.line, MIN (status.line_len,
+                                                            STEP_REPLY_TEXT_MAX));
+  ms_event_set_string (event, "reply", matched);
   ms_trace_bus_emit (bus, event);
 }
 
@@ -685,6 +789,7 @@ ms_server_new (const MsServerConfig *config,
   server->bus = bus != NULL ? ms_trace_bus_ref (bus) : NULL;
   server->awaiting_sync = g_ptr_array_new ();
   server->breakpoints = g_ptr_array_new_with_free_func (g_free);
+  server->reply_breakpoints = g_ptr_array_new_with_free_func (g_free);
   server->connections = g_hash_table_new_full (NULL, NULL,
                                                (GDestroyNotify) connection_free, NULL);
   for (guint i = 0; i < MS_N_LISTENERS; i++)
@@ -856,6 +961,7 @@ ms_server_free (MsServer *server)
   g_hash_table_steal_all (server->connections);
   g_hash_table_unref (server->connections);
   g_clear_pointer (&server->breakpoints, g_ptr_array_unref);
+  g_clear_pointer (&server->reply_breakpoints, g_ptr_array_unref);
   g_clear_pointer (&server->pop3_locks, g_hash_table_unref);
   g_clear_pointer (&server->pop3_last_login, g_hash_table_unref);
   _ms_server_imap_clear (server);
@@ -1068,9 +1174,49 @@ ms_server_add_breakpoint (MsServer *server,
   g_ptr_array_add (server->breakpoints, g_ascii_strup (verb, -1));
 }
 
+/* "550", "5XX" -> "5xx", "-err" -> "-ERR", "no" -> "NO", "bad" -> "BAD";
+ * NULL for anything else. SMTP codes: first digit 2-5, second 0-5 (RFC
+ * 5321 §4.2.1); POP3 -ERR (RFC 1939 §3); IMAP tagged NO and BAD (RFC 3501
+ * §7.1.2, §7.1.3). */
+static char *
+normalise_reply_breakpoint (const char *reply)
+{
+  static const char * const statuses[] = { "-ERR", "NO", "BAD" };
+  gsize len = strlen (reply);
+
+  if (len == 3 && reply[0] >= '2' && reply[0] <= '5')
+    {
+      if (reply[1] >= '0' && reply[1] <= '5' && g_ascii_isdigit (reply[2]))
+        return g_strdup (reply);
+      if (g_ascii_tolower (reply[1]) == 'x' && g_ascii_tolower (reply[2]) == 'x')
+        return g_strdup_printf ("%cxx", reply[0]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
+    if (g_ascii_strcasecmp (reply, statuses[i]) == 0)
+      return g_strdup (statuses[i]);
+  return NULL;
+}
+
+gboolean
+ms_server_add_reply_breakpoint (MsServer *server,
+                                const char *reply)
+{
+  g_autofree char *normal = NULL;
+
+  g_return_val_if_fail (server != NULL && reply != NULL, FALSE);
+
+  normal = normalise_reply_breakpoint (reply);
+  if (normal == NULL)
+    return FALSE;
+  if (!g_ptr_array_find_with_equal_func (server->reply_breakpoints, normal, g_str_equal, NULL))
+    g_ptr_array_add (server->reply_breakpoints, g_steal_pointer (&normal));
+  return TRUE;
+}
+
 void
 ms_server_clear_breakpoints (MsServer *server)
 {
   g_return_if_fail (server != NULL);
   g_ptr_array_set_size (server->breakpoints, 0);
+  g_ptr_array_set_size (server->reply_breakpoints, 0);
 }

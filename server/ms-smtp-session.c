@@ -138,8 +138,8 @@ send_reply_line (MsSmtpSession *session,
                  const char *line,
                  gsize len)
 {
-  session->output->send (session->output_data, line, len);
-
+  /* The event first, as POP3 and IMAP do: what sending the line causes (a
+   * reply breakpoint's `break` event) comes after it in the trace. */
   if (ms_trace_bus_is_active (session->trace.bus))
     {
       MsEvent *event = new_session_event (session, MS_EVENT_REPLY);
@@ -152,6 +152,7 @@ send_reply_line (MsSmtpSession *session,
       ms_event_set_string (event, "state", ms_smtp_state_to_string (session->state));
       ms_trace_bus_emit (session->trace.bus, event);
     }
+  session->output->send (session->output_data, line, len);
 }
 
 void

@@ -247,6 +247,11 @@ cmd_break (MsTracePort *port,
   g_autofree char *verb = NULL;
   gsize len = strlen (args[0]);
 
+  if (g_ascii_strcasecmp (args[0], "REPLY") == 0)
+    {
+      *text_r = g_strdup ("usage: BREAK REPLY <code>");
+      return FALSE;
+    }
   for (gsize i = 0; i < len; i++)
     if (!g_ascii_isalpha (args[0][i]))
       len = 0;
@@ -259,6 +264,34 @@ cmd_break (MsTracePort *port,
   for (guint i = 0; i < servers->len; i++)
     ms_server_add_breakpoint (servers->pdata[i], verb);
   *text_r = g_strdup_printf ("breakpoint on %s", verb);
+  return TRUE;
+}
+
+/* BREAK REPLY <code>: "550", "5xx", "-ERR", "NO", "BAD" (see
+ * ms_server_add_reply_breakpoint()). Every server takes the same codes, so
+ * the first one's answer is every one's. */
+static gboolean
+cmd_break_reply (MsTracePort *port,
+                 char **args,
+                 char **text_r)
+{
+  GPtrArray *servers = ms_world_get_servers (port->world);
+  gboolean ok = TRUE;
+
+  if (g_ascii_strcasecmp (args[0], "REPLY") != 0)
+    {
+      *text_r = g_strdup ("usage: BREAK <verb> or BREAK REPLY <code>");
+      return FALSE;
+    }
+  for (guint i = 0; ok && i < servers->len; i++)
+    ok = ms_server_add_reply_breakpoint (servers->pdata[i], args[1]);
+  if (!ok)
+    {
+      *text_r = g_strdup ("a reply breakpoint is an SMTP code or class (550, 5xx), -ERR, NO "
+                          "or BAD");
+      return FALSE;
+    }
+  *text_r = g_strdup_printf ("breakpoint on reply %s", args[1]);
   return TRUE;
 }
 
@@ -284,7 +317,8 @@ static const struct {
   { "STEPMODE", 2, cmd_stepmode, "STEPMODE ON|OFF <session|*>" },
   { "STEP", 1, cmd_step, "STEP <session>" },
   { "CONTINUE", 1, cmd_continue, "CONTINUE <session|*>" },
-  { "BREAK", 1, cmd_break, "BREAK <verb>" },
+  { "BREAK", 1, cmd_break, "BREAK <verb> or BREAK REPLY <code>" },
+  { "BREAK", 2, cmd_break_reply, "BREAK <verb> or BREAK REPLY <code>" },
   { "CLEAR", 0, cmd_clear, "CLEAR" },
 };
 
@@ -346,6 +380,7 @@ viewer_line_cb (MsConn *conn,
   MsTraceViewer *viewer = user_data;
   g_auto(GStrv) words = NULL;
   g_autofree char *text = NULL;
+  const char *usage = NULL;
   guint n = 0;
 
   if (viewer->port == NULL)
@@ -390,21 +425,24 @@ viewer_line_cb (MsConn *conn,
       return;
     }
 
+  /* A verb may have one entry per number of arguments (BREAK). */
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
+      gboolean ok;
+
       if (g_ascii_strcasecmp (words[0], commands[i].verb) != 0)
         continue;
+      usage = commands[i].usage;
       if (n - 1 != commands[i].n_args)
-        {
-          text = g_strdup_printf ("usage: %s", commands[i].usage);
-          viewer_reply (viewer, FALSE, text);
-          return;
-        }
-      {
-        gboolean ok = commands[i].func (viewer->port, words + 1, &text);
-
-        viewer_reply (viewer, ok, text);
-      }
+        continue;
+      ok = commands[i].func (viewer->port, words + 1, &text);
+      viewer_reply (viewer, ok, text);
+      return;
+    }
+  if (usage != NULL)
+    {
+      text = g_strdup_printf ("usage: %s", usage);
+      viewer_reply (viewer, FALSE, text);
       return;
     }
   viewer_reply (viewer, FALSE,

@@ -35,6 +35,28 @@ test_seq_per_server (void)
                    ((MsEvent *) events->pdata[0])->time_us);
 }
 
+static void
+test_deliver_keeps_seq (void)
+{
+  g_autoptr(MsTraceBus) bus = ms_trace_bus_new ();
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) ms_event_unref);
+  MsEvent *event = ms_event_new (MS_EVENT_COMMAND, "alpha.test");
+
+  g_test_summary ("An event read from elsewhere keeps the seq and time it came with, and "
+                  "does not move the bus's own counter.");
+  ms_trace_bus_subscribe (bus, collect_cb, events, NULL);
+  event->seq = 41;
+  event->time_us = 1795597200000501;
+  ms_trace_bus_deliver (bus, event);
+  ms_trace_bus_deliver (NULL, ms_event_new (MS_EVENT_COMMAND, "alpha.test"));
+  ms_trace_bus_emit (bus, ms_event_new (MS_EVENT_REPLY, "alpha.test"));
+
+  g_assert_cmpuint (events->len, ==, 2);
+  g_assert_cmpuint (((MsEvent *) events->pdata[0])->seq, ==, 41);
+  g_assert_cmpint (((MsEvent *) events->pdata[0])->time_us, ==, 1795597200000501);
+  g_assert_cmpuint (((MsEvent *) events->pdata[1])->seq, ==, 1);
+}
+
 static guint unsubscribe_id;
 
 static void
@@ -148,6 +170,7 @@ main (int argc,
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/common/trace-bus/seq-per-server", test_seq_per_server);
+  g_test_add_func ("/common/trace-bus/deliver-keeps-seq", test_deliver_keeps_seq);
   g_test_add_func ("/common/trace-bus/unsubscribe-during-emit", test_unsubscribe_during_emit);
   g_test_add_func ("/common/trace-bus/mask-and-session-ids", test_mask_and_session_ids);
   g_test_add_func ("/common/trace-bus/recorder", test_recorder);

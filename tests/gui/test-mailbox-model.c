@@ -262,6 +262,228 @@ test_imap_move (void)
                                                                 "INBOX")), ==, 0);
 }
 
+/* The event the trace has of `kind` on `server` with `name` = `value`. */
+static MsEvent *
+find_line (MsTraceModel *trace,
+           MsEventKind kind,
+           const char *server,
+           const char *name,
+           const char *value)
+{
+  for (guint i = 0; i < ms_trace_model_get_n_events (trace); i++)
+    {
+      MsEvent *event = ms_trace_model_get_event (trace, i);
+
+      if (event->kind == kind && g_strcmp0 (event->server, server) == 0
+          && g_strcmp0 (ms_event_get_string (event, name), value) == 0)
+        return event;
+    }
+  g_assert_not_reached ();
+}
+
+/* The first `command` or `data` event of `session` on beta.test whose
+ * text is `text` (any text when NULL). */
+static MsEvent *
+find_cause (MsTraceModel *trace,
+            MsEventKind kind,
+            const char *session,
+            const char *text)
+{
+  for (guint i = 0; i < ms_trace_model_get_n_events (trace); i++)
+    {
+      MsEvent *event = ms_trace_model_get_event (trace, i);
+
+      if (event->kind == kind && g_strcmp0 (event->server, "beta.test") == 0
+          && g_strcmp0 (ms_event_get_string (event, "session"), session) == 0
+          && (text == NULL || g_strcmp0 (ms_event_get_string (event, "text"), text) == 0))
+        return event;
+    }
+  g_assert_not_reached ();
+}
+
+/* What a row says of its last change: the store op, and the line that
+ * caused it (session NULL: none, a snapshot's row). */
+typedef struct {
+  guint uid;
+  MsMessageStatus status;
+  const char *op;
+  MsEventKind cause_kind;
+  const char *session;
+  const char *text;           /* the command's text; NULL for message data */
+} ExpectedChange;
+
+static void
+assert_changes (MsMailboxModel *model,
+                MsTraceModel *trace,
+                const char *folder,
+                const ExpectedChange *rows,
+                guint n_rows)
+{
+  GListModel *messages = ms_mailbox_model_get_messages (model, "beta.test", "bob", folder);
+
+  g_assert_cmpuint (g_list_model_get_n_items (messages), ==, n_rows);
+  for (guint i = 0; i < n_rows; i++)
+    {
+      g_autoptr(MsMessageItem) row = g_list_model_get_item (messages, i);
+      const MsEvent *cause = ms_message_item_get_cause (row);
+      const char *mark_server = NULL;
+      guint64 mark_seq = 0;
+      gboolean has_mark = ms_message_item_get_mark (row, &mark_server, &mark_seq);
+
+      g_test_message ("%s uid %u", folder, rows[i].uid);
+      g_assert_cmpuint (ms_message_item_get_uid (row), ==, rows[i].uid);
+      g_assert_cmpstr (ms_message_status_to_string (ms_message_item_get_status (row)), ==,
+                       ms_message_status_to_string (rows[i].status));
+      g_assert_cmpstr (ms_message_item_get_changed_op (row), ==, rows[i].op);
+      g_assert_cmpstr (ms_message_item_get_changed_server (row), ==, "beta.test");
+      if (rows[i].session == NULL)
+        {
+          /* Only a snapshot has no cause here: no mark either. */
+          g_assert_null (cause);
+          g_assert_false (has_mark);
+          continue;
+        }
+      g_assert_nonnull (cause);
+      g_assert_cmpint (cause->kind, ==, rows[i].cause_kind);
+      g_assert_cmpstr (ms_event_get_string (cause, "session"), ==, rows[i].session);
+      if (rows[i].text != NULL)
+        g_assert_cmpstr (ms_event_get_string (cause, "text"), ==, rows[i].text);
+      /* The cause is the trace's own event of that line. */
+      g_assert_true (cause == find_cause (trace, rows[i].cause_kind, rows[i].session,
+                                          rows[i].text));
+      /* The store event came after its cause, and the mark is the cause. */
+      g_assert_cmpuint (ms_message_item_get_changed_seq (row), >, cause->seq);
+      g_assert_true (has_mark);
+      g_assert_cmpstr (mark_server, ==, "beta.test");
+      g_assert_cmpuint (mark_seq, ==, cause->seq);
+      g_assert_true (ms_message_item_changed_by (row, "beta.test", cause->seq));
+      g_assert_true (ms_message_item_changed_by (row, "beta.test",
+                                                 ms_message_item_get_changed_seq (row)));
+      g_assert_false (ms_message_item_changed_by (row, "alpha.test", cause->seq));
+      g_assert_false (ms_message_item_changed_by (row, "beta.test", 0));
+    }
+}
+
+static void
+assert_last_change (MsMailboxModel *model,
+                    const MsEvent *expected)
+{
+  const char *server = NULL;
+  guint64 seq = 0;
+
+  g_assert_true (ms_mailbox_model_get_last_change (model, &server, &seq));
+  g_assert_cmpstr (server, ==, expected->server);
+  g_assert_cmpuint (seq, ==, expected->seq);
+}
+
+static void
+count_notify (GObject *object,
+              GParamSpec *pspec,
+              gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+static void
+test_changes_pop3 (void)
+{
+  static const ExpectedChange from_snapshot[] = {
+    { 1, MS_MESSAGE_STATUS_PRESENT, "snapshot", 0, NULL, NULL },
+    { 2, MS_MESSAGE_STATUS_PRESENT, "deliver", MS_EVENT_DATA, "smtp-1", NULL },
+    { 3, MS_MESSAGE_STATUS_PRESENT, "deliver", MS_EVENT_DATA, "smtp-2", NULL },
+  };
+  static const ExpectedChange marked[] = {
+    { 1, MS_MESSAGE_STATUS_POP3_MARKED, "pop3-mark", MS_EVENT_COMMAND, "pop3-1", "DELE 1" },
+    { 2, MS_MESSAGE_STATUS_POP3_MARKED, "pop3-mark", MS_EVENT_COMMAND, "pop3-1", "DELE 2" },
+    { 3, MS_MESSAGE_STATUS_POP3_MARKED, "pop3-mark", MS_EVENT_COMMAND, "pop3-1", "DELE 3" },
+  };
+  static const ExpectedChange gone[] = {
+    { 1, MS_MESSAGE_STATUS_GONE, "expunge", MS_EVENT_COMMAND, "pop3-1", "QUIT" },
+    { 2, MS_MESSAGE_STATUS_GONE, "expunge", MS_EVENT_COMMAND, "pop3-1", "QUIT" },
+    { 3, MS_MESSAGE_STATUS_GONE, "expunge", MS_EVENT_COMMAND, "pop3-1", "QUIT" },
+  };
+  g_autoptr(MsTraceModel) trace = gui_test_load_fixture ("pop3-delete.jsonl");
+  g_autoptr(MsMailboxModel) model = ms_mailbox_model_new ();
+  guint first_mark = find_event (trace, 0, MS_EVENT_STORE, "op", "pop3-mark");
+  guint commit = find_event (trace, 0, MS_EVENT_STORE, "op", "pop3-commit");
+  guint notified = 0;
+  MsEvent *quit = NULL;
+
+  g_test_summary ("Each row knows the event that last changed it and the line that caused "
+                  "it: the SMTP message, POP3 DELE (marked), POP3 QUIT (gone).");
+  ms_mailbox_model_rebuild (model, trace, first_mark);
+  assert_changes (model, trace, "INBOX", from_snapshot, G_N_ELEMENTS (from_snapshot));
+
+  ms_mailbox_model_rebuild (model, trace, commit);
+  assert_changes (model, trace, "INBOX", marked, G_N_ELEMENTS (marked));
+  assert_last_change (model, find_cause (trace, MS_EVENT_COMMAND, "pop3-1", "DELE 3"));
+
+  ms_mailbox_model_rebuild (model, trace, G_MAXUINT);
+  assert_changes (model, trace, "INBOX", gone, G_N_ELEMENTS (gone));
+  quit = (MsEvent *) ms_message_item_get_cause (
+    ms_mailbox_model_lookup_message (model, "beta.test", "bob", "INBOX", 1));
+  g_assert_cmpstr (ms_event_get_string (quit, "proto"), ==, "pop3");
+  assert_last_change (model, quit);
+
+  /* Reset forgets the last change, and says so. */
+  g_signal_connect (model, "notify::last-change-seq", G_CALLBACK (count_notify), &notified);
+  ms_mailbox_model_reset (model);
+  g_assert_cmpuint (notified, ==, 1);
+  g_assert_false (ms_mailbox_model_get_last_change (model, NULL, NULL));
+}
+
+#define MOVE_LINE "a3 UID MOVE 4 \"Lectures\""
+
+static void
+test_changes_imap (void)
+{
+  static const ExpectedChange delivered[] = {
+    { 4, MS_MESSAGE_STATUS_PRESENT, "deliver", MS_EVENT_DATA, "smtp-1", NULL },
+    { 5, MS_MESSAGE_STATUS_PRESENT, "deliver", MS_EVENT_DATA, "smtp-2", NULL },
+  };
+  static const ExpectedChange flagged[] = {
+    { 4, MS_MESSAGE_STATUS_GONE, "expunge", MS_EVENT_COMMAND, "imap-3", MOVE_LINE },
+    { 5, MS_MESSAGE_STATUS_DELETED_FLAG, "flag", MS_EVENT_COMMAND, "imap-5",
+      "a3 UID STORE 5 +FLAGS (\\Deleted)" },
+  };
+  static const ExpectedChange expunged[] = {
+    { 4, MS_MESSAGE_STATUS_GONE, "expunge", MS_EVENT_COMMAND, "imap-3", MOVE_LINE },
+    { 5, MS_MESSAGE_STATUS_GONE, "expunge", MS_EVENT_COMMAND, "imap-6", "a3 EXPUNGE" },
+  };
+  static const ExpectedChange lectures[] = {
+    { 1, MS_MESSAGE_STATUS_PRESENT, "copy", MS_EVENT_COMMAND, "imap-3", MOVE_LINE },
+  };
+  g_autoptr(MsTraceModel) trace = gui_test_load_fixture ("imap-move.jsonl");
+  g_autoptr(MsMailboxModel) model = ms_mailbox_model_new ();
+  guint create = find_event (trace, 0, MS_EVENT_STORE, "op", "create-folder");
+  guint flag = find_event (trace, 0, MS_EVENT_STORE, "op", "flag");
+  guint expunge = find_event (trace, flag, MS_EVENT_STORE, "op", "expunge");
+  MsEvent *move = find_line (trace, MS_EVENT_COMMAND, "beta.test", "verb", "UID MOVE");
+  MsEvent *store = find_line (trace, MS_EVENT_COMMAND, "beta.test", "verb", "UID STORE");
+  MsEvent *expunge_command = find_line (trace, MS_EVENT_COMMAND, "beta.test", "verb", "EXPUNGE");
+  MsMessageItem *moved;
+
+  g_test_summary ("IMAP MOVE: the copy and the original's removal have the same cause; "
+                  "STORE \\Deleted marks, EXPUNGE removes.");
+  ms_mailbox_model_rebuild (model, trace, create);
+  assert_changes (model, trace, "INBOX", delivered, G_N_ELEMENTS (delivered));
+
+  ms_mailbox_model_rebuild (model, trace, expunge);
+  assert_changes (model, trace, "INBOX", flagged, G_N_ELEMENTS (flagged));
+  assert_changes (model, trace, "Lectures", lectures, G_N_ELEMENTS (lectures));
+  assert_last_change (model, store);
+  /* The moved original: changed by MOVE's line and by its own store event. */
+  moved = ms_mailbox_model_lookup_message (model, "beta.test", "bob", "INBOX", 4);
+  g_assert_true (ms_message_item_get_cause (moved) == move);
+  g_assert_true (ms_message_item_changed_by (moved, "beta.test", move->seq));
+  g_assert_false (ms_message_item_changed_by (moved, "beta.test", store->seq));
+
+  ms_mailbox_model_rebuild (model, trace, G_MAXUINT);
+  assert_changes (model, trace, "INBOX", expunged, G_N_ELEMENTS (expunged));
+  assert_changes (model, trace, "Lectures", lectures, G_N_ELEMENTS (lectures));
+  assert_last_change (model, expunge_command);
+}
+
 static MsEvent *
 event_from_json (const char *json)
 {
@@ -425,6 +647,8 @@ main (int argc,
   g_test_add_func ("/gui/mailbox-model/imap-move", test_imap_move);
   g_test_add_func ("/gui/mailbox-model/snapshot", test_snapshot);
   g_test_add_func ("/gui/mailbox-model/rebuild-100k", test_rebuild_big);
+  g_test_add_func ("/gui/mailbox-model/changes-pop3", test_changes_pop3);
+  g_test_add_func ("/gui/mailbox-model/changes-imap", test_changes_imap);
 
   return g_test_run ();
 }

@@ -495,6 +495,134 @@ test_breakpoint (LiveFixture *fixture,
   g_assert_true (g_str_has_prefix (received->str + before, "250 "));
 }
 
+/* The row's header holds the title, then the step and the eye toggles. */
+static GtkToggleButton *
+row_toggle (MsMainWindow *window,
+            const char *session,
+            gboolean eye)
+{
+  GtkWidget *row = _ms_main_window_get_session_row (window, "alpha.test", session);
+  GtkWidget *header;
+
+  g_assert_nonnull (row);
+  header = gtk_widget_get_first_child (row);
+  return GTK_TOGGLE_BUTTON (eye ? gtk_widget_get_last_child (header)
+                                : gtk_widget_get_next_sibling (gtk_widget_get_first_child (header)));
+}
+
+static void
+test_session_step (LiveFixture *fixture,
+                   gconstpointer data)
+{
+  g_autoptr(GSocketConnection) first = NULL;
+  g_autoptr(GSocketConnection) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) first_received = g_string_new (NULL);
+  g_autoptr(GString) second_received = g_string_new (NULL);
+  GSocket *first_socket, *second_socket;
+  gsize first_before, second_before;
+
+  g_test_summary ("The pause toggle of one session's row holds that session alone: "
+                  "another session's HELO is answered at once.");
+  first = connect_smtp (fixture, first_received);
+  second = connect_smtp (fixture, second_received);
+  first_socket = g_socket_connection_get_socket (first);
+  second_socket = g_socket_connection_get_socket (second);
+  pump (first_socket, first_received, 0, NULL, 300);
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (row_toggle (fixture->window, "smtp-1",
+                                                                   FALSE))));
+  gtk_toggle_button_set_active (row_toggle (fixture->window, "smtp-1", FALSE), TRUE);
+  g_assert_false (ms_main_window_get_step_mode (fixture->window));
+
+  first_before = first_received->len;
+  second_before = second_received->len;
+  g_assert_cmpint (g_socket_send (first_socket, "HELO one\r\n", 10, NULL, &error), ==, 10);
+  g_assert_cmpint (g_socket_send (second_socket, "HELO two\r\n", 10, NULL, &error), ==, 10);
+  pump (second_socket, second_received, second_before, "250", 5000);
+  g_assert_true (g_str_has_prefix (second_received->str + second_before, "250 "));
+  pump (first_socket, first_received, 0, NULL, 300);
+  g_assert_cmpuint (first_received->len, ==, first_before);
+  g_assert_cmpstr (row_pending_text (fixture->window, "smtp-1"), ==, "pending: HELO");
+  g_assert_null (row_pending_text (fixture->window, "smtp-2"));
+
+  /* Off releases what waits. */
+  gtk_toggle_button_set_active (row_toggle (fixture->window, "smtp-1", FALSE), FALSE);
+  pump (first_socket, first_received, first_before, "250", 5000);
+  g_assert_true (g_str_has_prefix (first_received->str + first_before, "250 "));
+}
+
+static void
+test_session_filter (LiveFixture *fixture,
+                     gconstpointer data)
+{
+  g_autoptr(GSocketConnection) first = NULL;
+  g_autoptr(GSocketConnection) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) first_received = g_string_new (NULL);
+  g_autoptr(GString) second_received = g_string_new (NULL);
+  GSocket *first_socket, *second_socket;
+
+  g_test_summary ("The eye toggle of a session's row takes its arrows out of the diagram "
+                  "and puts them back; the other session's stay.");
+  first = connect_smtp (fixture, first_received);
+  second = connect_smtp (fixture, second_received);
+  first_socket = g_socket_connection_get_socket (first);
+  second_socket = g_socket_connection_get_socket (second);
+  g_assert_cmpint (g_socket_send (first_socket, "HELO one\r\n", 10, NULL, &error), ==, 10);
+  pump (first_socket, first_received, 0, "250", 5000);
+  g_assert_cmpint (g_socket_send (second_socket, "HELO two\r\n", 10, NULL, &error), ==, 10);
+  pump (second_socket, second_received, 0, "250", 5000);
+  pump (first_socket, first_received, 0, NULL, 300);
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO one"), ==, 1);
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO two"), ==, 1);
+
+  gtk_toggle_button_set_active (row_toggle (fixture->window, "smtp-1", TRUE), FALSE);
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO one"), ==, 0);
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO two"), ==, 1);
+  /* Hidden it stays, also when the timeline rebuilds the diagram. */
+  ms_main_window_set_timeline_position (fixture->window, 1);
+  ms_main_window_set_timeline_position (fixture->window, G_MAXUINT);
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO one"), ==, 0);
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO two"), ==, 1);
+  gtk_toggle_button_set_active (row_toggle (fixture->window, "smtp-1", TRUE), TRUE);
+  g_assert_cmpuint (count_arrows (fixture->window, "HELO one"), ==, 1);
+}
+
+static void
+test_reply_breakpoint (LiveFixture *fixture,
+                       gconstpointer data)
+{
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) received = g_string_new (NULL);
+  const char *lines = "HELO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<nobody@alpha.test>\r\n";
+  GSocket *socket;
+  gsize before;
+
+  g_test_summary ("A breakpoint on the reply class 5xx: after the 550 to an unknown "
+                  "recipient the session's next command waits until Step.");
+  gtk_editable_set_text (GTK_EDITABLE (fixture->window->break_entry), "5xx");
+  g_signal_emit_by_name (fixture->window->break_entry, "activate");
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (fixture->window->break_entry),
+                                            "error"));
+  g_assert_cmpstr (gtk_label_get_text (fixture->window->break_label), ==, "Break on: reply 5XX");
+
+  connection = connect_smtp (fixture, received);
+  socket = g_socket_connection_get_socket (connection);
+  g_assert_cmpint (g_socket_send (socket, lines, strlen (lines), NULL, &error), ==,
+                   (gssize) strlen (lines));
+  pump (socket, received, 0, "\r\n550", 5000);
+  g_assert_nonnull (strstr (received->str, "\r\n550 "));
+  before = received->len;
+  g_assert_cmpint (g_socket_send (socket, "NOOP\r\n", 6, NULL, &error), ==, 6);
+  pump (socket, received, 0, NULL, 400);
+  g_assert_cmpuint (received->len, ==, before);
+  g_assert_cmpstr (row_pending_text (fixture->window, "smtp-1"), ==, "pending: NOOP");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.step", NULL));
+  pump (socket, received, before, "250", 5000);
+  g_assert_true (g_str_has_prefix (received->str + before, "250 "));
+}
+
 /* A replay has no server: nothing to step. */
 static void
 test_replay_read_only (Fixture *fixture,
@@ -793,6 +921,12 @@ main (int argc,
               live_teardown);
   g_test_add ("/gui/main-window/breakpoint", LiveFixture, NULL, live_setup, test_breakpoint,
               live_teardown);
+  g_test_add ("/gui/main-window/session-step", LiveFixture, NULL, live_setup,
+              test_session_step, live_teardown);
+  g_test_add ("/gui/main-window/session-filter", LiveFixture, NULL, live_setup,
+              test_session_filter, live_teardown);
+  g_test_add ("/gui/main-window/reply-breakpoint", LiveFixture, NULL, live_setup,
+              test_reply_breakpoint, live_teardown);
   g_test_add_func ("/gui/main-window/decode-auth", test_decode_auth);
   g_test_add_func ("/gui/main-window/status-classes", test_status_classes);
   g_test_add_func ("/gui/main-window/bad-trace", test_bad_trace);

@@ -4,11 +4,15 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
 #include "gui-test-fixture.h"
 #include "ms-diagram-model.h"
+#include "ms-gui-resources.h"
+#include "ms-mailbox-view.h"
 #include "ms-sequence-view.h"
 #include "ms-trace-model.h"
 
@@ -516,6 +520,449 @@ test_render_png (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* ---- Labels and the tag column ---- */
+
+static void
+test_label_glyphs (void)
+{
+  static const struct {
+    const char *text;
+    const char *drawn;
+  } cases[] = {
+    { "EHLO laptop", "EHLO laptop" },
+    /* The line's own end is not drawn. */
+    { "QUIT\r\n", "QUIT" },
+    /* Inside a line, nothing is invisible. */
+    { "MAIL FROM:<a@b>\rRCPT", "MAIL FROM:<a@b>\u240dRCPT" },
+    { "DATA\nQUIT", "DATA\u240aQUIT" },
+    { "a1\tLOGIN", "a1\u2409LOGIN" },
+    { "x\x01y\x7f", "x\u2401y\u2421" },
+    /* A bare LF at the end is no CRLF: it is shown. */
+    { "Subject: hi\n", "Subject: hi\u240a" },
+    { "\r", "\u240d" },
+    /* A message's lines: where each next one begins. */
+    { "Received: a\r\n\tby b\r\n", "Received: a \u21b5 \u2409by b" },
+    { "", "" },
+  };
+  g_autofree char *long_line = g_strnfill (5000, 'x');
+  g_autofree char *drawn = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *label = ms_sequence_view_format_label (cases[i].text);
+
+      g_assert_cmpstr (label, ==, cases[i].drawn);
+    }
+  /* A 64 KiB message is cut long before it reaches Pango. */
+  drawn = ms_sequence_view_format_label (long_line);
+  g_assert_cmpuint (strlen (drawn), <, 500);
+  g_assert_true (g_str_has_suffix (drawn, "\u2026"));
+  g_assert_true (g_utf8_validate (drawn, -1, NULL));
+}
+
+/* The width of `text` in the widget's font at `factor`, bold, measured
+ * here as the view should: the tag column must hold it. */
+static int
+measure_tag (GtkWidget *widget,
+             const char *text,
+             double factor)
+{
+  const PangoFontDescription *base =
+    pango_context_get_font_description (gtk_widget_get_pango_context (widget));
+  g_autoptr(PangoFontDescription) desc = pango_font_description_copy (base);
+  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, text);
+  PangoRectangle ink, logical;
+
+  int size = pango_font_description_get_size (desc);
+
+  if (size <= 0)
+    size = 11 * PANGO_SCALE;
+  if (pango_font_description_get_size_is_absolute (desc))
+    pango_font_description_set_absolute_size (desc, size * factor);
+  else
+    pango_font_description_set_size (desc, (int) (size * factor));
+  pango_font_description_set_weight (desc, PANGO_WEIGHT_BOLD);
+  pango_layout_set_font_description (layout, desc);
+  pango_layout_get_pixel_extents (layout, &ink, &logical);
+  return MAX (logical.x + logical.width, ink.x + ink.width);
+}
+
+static void
+test_tag_column (void)
+{
+  static const char * const sizes[] = { "8pt", "11pt", "16pt", "23pt", "31pt" };
+  static const double zooms[] = { 0.5, 1.0, 1.5, 2.5, 4.0 };
+  Fixture f = { 0 };
+  g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+
+  g_test_summary ("The protocol tag column fits SMTP, POP3 and IMAP in every font size "
+                  "and zoom: measured, not fixed.");
+  fixture_set_up (&f, "lecture.jsonl", G_MAXUINT);
+  gtk_style_context_add_provider_for_display (gtk_widget_get_display (f.window),
+                                              GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_USER);
+  for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      g_autofree char *rule = g_strdup_printf ("sequenceview { font-size: %s; }", sizes[s]);
+
+      gtk_css_provider_load_from_data (css, rule, -1);
+      drain ();
+      for (gsize z = 0; z < G_N_ELEMENTS (zooms); z++)
+        {
+          int gutter, chip, widest = 0;
+
+          ms_sequence_view_set_zoom (f.view, zooms[z]);
+          gutter = ms_sequence_view_get_gutter_width (f.view, &chip);
+          for (gsize t = 0; t < 3; t++)
+            widest = MAX (widest, measure_tag (GTK_WIDGET (f.view),
+                                               (const char *[]) { "SMTP", "POP3", "IMAP" }[t],
+                                               zooms[z] * 0.8));
+          g_test_message ("%s x %.1f: tags %d px, chip %d px, column %d px", sizes[s],
+                          zooms[z], widest, chip, gutter);
+          g_assert_cmpint (chip, >, widest);
+          /* The chip, with a margin either side, in the column. */
+          g_assert_cmpint (gutter, >=, chip + 2);
+        }
+    }
+  gtk_style_context_remove_provider_for_display (gtk_widget_get_display (f.window),
+                                                 GTK_STYLE_PROVIDER (css));
+  fixture_tear_down (&f);
+}
+
+/* ---- The mailbox view: rows tied to events ---- */
+
+typedef struct {
+  MsTraceModel *trace;
+  MsMailboxModel *model;
+  GtkWidget *window;
+  MsMailboxView *view;
+  guint64 activated_seq;
+  char *activated_server;
+  guint n_activated;
+} MailboxFixture;
+
+static void
+event_activated_cb (MsMailboxView *view,
+                    guint64 seq,
+                    const char *server,
+                    MailboxFixture *f)
+{
+  f->activated_seq = seq;
+  g_free (f->activated_server);
+  f->activated_server = g_strdup (server);
+  f->n_activated++;
+}
+
+static void
+mailbox_set_up (MailboxFixture *f,
+                const char *fixture)
+{
+  gboolean expired = FALSE;
+  guint timeout;
+
+  f->trace = gui_test_load_fixture (fixture);
+  f->model = ms_mailbox_model_new ();
+  f->view = MS_MAILBOX_VIEW (ms_mailbox_view_new ());
+  /* Long enough not to end during a test, unless the test says so. */
+  ms_mailbox_view_set_highlight_time (f->view, 60000);
+  ms_mailbox_view_set_model (f->view, f->model);
+  g_signal_connect (f->view, "event-activated", G_CALLBACK (event_activated_cb), f);
+  f->window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1200, 500);
+  gtk_window_set_child (GTK_WINDOW (f->window), GTK_WIDGET (f->view));
+  gtk_window_present (GTK_WINDOW (f->window));
+  timeout = g_timeout_add (WAIT_MS, timed_out, &expired);
+  while (!expired && !gtk_widget_get_mapped (GTK_WIDGET (f->view)))
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (timeout);
+  g_assert_false (expired);
+}
+
+static void
+mailbox_tear_down (MailboxFixture *f)
+{
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  drain ();
+  g_clear_object (&f->model);
+  g_clear_object (&f->trace);
+  g_clear_pointer (&f->activated_server, g_free);
+}
+
+/* Lets the view lay its rows out (its marks are applied in an idle). */
+static void
+mailbox_settle (MailboxFixture *f)
+{
+  for (int i = 0; i < 5; i++)
+    {
+      drain ();
+      g_usleep (10000);
+    }
+  drain ();
+}
+
+/* The cells (boxes of class ms-cell) of every row on screen, in column
+ * order, by UID: uid -> GPtrArray of GtkWidget. */
+static void
+collect_cells (GtkWidget *widget,
+               GHashTable *rows)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (gtk_widget_has_css_class (child, "ms-cell"))
+        {
+          /* The cell's row holds the column cells in order: UID first. */
+          GtkWidget *row = gtk_widget_get_parent (gtk_widget_get_parent (child));
+          GtkWidget *first = gtk_widget_get_first_child (gtk_widget_get_first_child (row));
+          const char *uid = gtk_label_get_text (GTK_LABEL (gtk_widget_get_first_child (first)));
+          GPtrArray *cells;
+
+          if (!gtk_widget_get_visible (row) || *uid == '\0')
+            continue;
+          cells = g_hash_table_lookup (rows, GUINT_TO_POINTER (atoi (uid)));
+          if (cells == NULL)
+            {
+              cells = g_ptr_array_new ();
+              g_hash_table_insert (rows, GUINT_TO_POINTER (atoi (uid)), cells);
+            }
+          g_ptr_array_add (cells, child);
+          continue;
+        }
+      collect_cells (child, rows);
+    }
+}
+
+static GHashTable *
+rows_on_screen (MailboxFixture *f)
+{
+  GHashTable *rows = g_hash_table_new_full (NULL, NULL, NULL,
+                                            (GDestroyNotify) g_ptr_array_unref);
+
+  mailbox_settle (f);
+  collect_cells (GTK_WIDGET (ms_mailbox_view_get_column_view (f->view)), rows);
+  return rows;
+}
+
+/* The text a cell shows: its label's, or its button's label's. */
+static const char *
+cell_text (GtkWidget *cell)
+{
+  GtkWidget *content = gtk_widget_get_first_child (cell);
+
+  if (GTK_IS_BUTTON (content))
+    content = gtk_button_get_child (GTK_BUTTON (content));
+  return gtk_label_get_text (GTK_LABEL (content));
+}
+
+/* Every cell of the row has `css_class` (or, with `has` FALSE, none has). */
+static void
+assert_row_class (GPtrArray *cells,
+                  const char *css_class,
+                  gboolean has)
+{
+  g_assert_nonnull (cells);
+  g_assert_cmpuint (cells->len, ==, 7);
+  for (guint i = 0; i < cells->len; i++)
+    g_assert_cmpint (gtk_widget_has_css_class (g_ptr_array_index (cells, i), css_class), ==,
+                     has);
+}
+
+enum { CELL_UID, CELL_FLAGS, CELL_STATUS, CELL_SIZE, CELL_FROM, CELL_SUBJECT, CELL_CHANGE };
+
+static void
+test_mailbox_imap_marks (void)
+{
+  MailboxFixture f = { 0 };
+  guint flag = 0, expunge = 0;
+  MsEvent *move = NULL, *store = NULL, *expunge_command = NULL;
+  g_autoptr(GHashTable) rows = NULL;
+  g_autofree char *move_mark = NULL, *store_mark = NULL, *expunge_mark = NULL;
+  GPtrArray *cells;
+  GtkWidget *button;
+
+  mailbox_set_up (&f, "imap-move.jsonl");
+  for (guint i = 0; i < ms_trace_model_get_n_events (f.trace); i++)
+    {
+      MsEvent *event = ms_trace_model_get_event (f.trace, i);
+      const char *verb = ms_event_get_string (event, "verb");
+
+      if (event->kind == MS_EVENT_STORE
+          && g_strcmp0 (ms_event_get_string (event, "op"), "flag") == 0)
+        flag = i;
+      if (event->kind == MS_EVENT_STORE && flag != 0 && expunge == 0
+          && g_strcmp0 (ms_event_get_string (event, "op"), "expunge") == 0)
+        expunge = i;
+      if (event->kind == MS_EVENT_COMMAND && g_strcmp0 (verb, "UID MOVE") == 0)
+        move = event;
+      if (event->kind == MS_EVENT_COMMAND && g_strcmp0 (verb, "UID STORE") == 0)
+        store = event;
+      if (event->kind == MS_EVENT_COMMAND && g_strcmp0 (verb, "EXPUNGE") == 0)
+        expunge_command = event;
+    }
+  g_assert_nonnull (move);
+  g_assert_nonnull (store);
+  g_assert_nonnull (expunge_command);
+  move_mark = g_strdup_printf ("removed by #%" G_GUINT64_FORMAT " UID MOVE", move->seq);
+  store_mark = g_strdup_printf ("#%" G_GUINT64_FORMAT " UID STORE", store->seq);
+  expunge_mark = g_strdup_printf ("removed by #%" G_GUINT64_FORMAT " EXPUNGE",
+                                  expunge_command->seq);
+
+  /* After STORE +FLAGS (\Deleted): the moved message is gone and not the
+   * latest change, so not shown; the flagged one is marked and flashes. */
+  ms_mailbox_model_rebuild (f.model, f.trace, flag + 1);
+  g_assert_true (ms_mailbox_view_select_folder (f.view, "beta.test", "bob", "INBOX"));
+  rows = rows_on_screen (&f);
+  g_assert_cmpuint (g_hash_table_size (rows), ==, 1);
+  cells = g_hash_table_lookup (rows, GUINT_TO_POINTER (5));
+  assert_row_class (cells, "ms-deleted-flag", TRUE);
+  assert_row_class (cells, "ms-changed", TRUE);
+  assert_row_class (cells, "ms-gone", FALSE);
+  assert_row_class (cells, "ms-selected-change", FALSE);
+  g_assert_cmpstr (cell_text (g_ptr_array_index (cells, CELL_FLAGS)), ==, "T");
+  g_assert_cmpstr (cell_text (g_ptr_array_index (cells, CELL_STATUS)), ==, "\\Deleted");
+  g_assert_cmpstr (cell_text (g_ptr_array_index (cells, CELL_CHANGE)), ==, store_mark);
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (g_ptr_array_index (cells, CELL_SUBJECT)),
+                            "a3 UID STORE 5 +FLAGS (\\Deleted) (session imap-5)"));
+
+  /* Its mark, clicked: the event that changed it. */
+  button = gtk_widget_get_first_child (g_ptr_array_index (cells, CELL_CHANGE));
+  g_assert_true (GTK_IS_BUTTON (button));
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_cmpuint (f.n_activated, ==, 1);
+  g_assert_cmpuint (f.activated_seq, ==, store->seq);
+  g_assert_cmpstr (f.activated_server, ==, "beta.test");
+
+  /* The MOVE arrow selected: its gone row comes back, marked as selected;
+   * the other row is not its change. */
+  ms_mailbox_view_set_selected_event (f.view, "beta.test", move->seq);
+  g_hash_table_unref (rows);
+  rows = rows_on_screen (&f);
+  g_assert_cmpuint (g_hash_table_size (rows), ==, 2);
+  cells = g_hash_table_lookup (rows, GUINT_TO_POINTER (4));
+  assert_row_class (cells, "ms-gone", TRUE);
+  assert_row_class (cells, "ms-selected-change", TRUE);
+  g_assert_cmpstr (cell_text (g_ptr_array_index (cells, CELL_STATUS)), ==, "gone");
+  g_assert_cmpstr (cell_text (g_ptr_array_index (cells, CELL_CHANGE)), ==, move_mark);
+  assert_row_class (g_hash_table_lookup (rows, GUINT_TO_POINTER (5)), "ms-selected-change",
+                    FALSE);
+  /* The same event on another server is another event. */
+  ms_mailbox_view_set_selected_event (f.view, "alpha.test", move->seq);
+  g_hash_table_unref (rows);
+  rows = rows_on_screen (&f);
+  g_assert_cmpuint (g_hash_table_size (rows), ==, 1);
+
+  /* The MOVE's other half is in Lectures: selecting it from there shows
+   * INBOX's gone row too (the folder shown has a row it changed). */
+  g_assert_true (ms_mailbox_view_select_folder (f.view, "beta.test", "bob", "Lectures"));
+  ms_mailbox_view_set_selected_event (f.view, "beta.test", move->seq);
+  g_hash_table_unref (rows);
+  rows = rows_on_screen (&f);
+  cells = g_hash_table_lookup (rows, GUINT_TO_POINTER (1));
+  assert_row_class (cells, "ms-selected-change", TRUE);
+  assert_row_class (cells, "ms-gone", FALSE);
+
+  /* A change elsewhere: none here. The selection is cleared; on to the
+   * end: the EXPUNGE is the latest change, its gone row shows in INBOX. */
+  ms_mailbox_view_set_selected_event (f.view, NULL, 0);
+  g_assert_true (ms_mailbox_view_select_folder (f.view, "beta.test", "bob", "INBOX"));
+  ms_mailbox_model_rebuild (f.model, f.trace, G_MAXUINT);
+  g_hash_table_unref (rows);
+  rows = rows_on_screen (&f);
+  g_assert_cmpuint (g_hash_table_size (rows), ==, 1);
+  cells = g_hash_table_lookup (rows, GUINT_TO_POINTER (5));
+  assert_row_class (cells, "ms-gone", TRUE);
+  assert_row_class (cells, "ms-changed", TRUE);
+  g_assert_cmpstr (cell_text (g_ptr_array_index (cells, CELL_CHANGE)), ==, expunge_mark);
+
+  /* Double click or Enter on the row: the same as its mark. */
+  g_signal_emit_by_name (ms_mailbox_view_get_column_view (f.view), "activate", 0);
+  g_assert_cmpuint (f.n_activated, ==, 2);
+  g_assert_cmpuint (f.activated_seq, ==, expunge_command->seq);
+
+  mailbox_tear_down (&f);
+}
+
+static void
+test_mailbox_pop3_marks (void)
+{
+  MailboxFixture f = { 0 };
+  guint commit = 0, first_mark = 0;
+  g_autoptr(GHashTable) rows = NULL;
+  gboolean expired = FALSE;
+  GtkWidget *first_cell;
+  guint timeout;
+
+  mailbox_set_up (&f, "pop3-delete.jsonl");
+  for (guint i = 0; i < ms_trace_model_get_n_events (f.trace); i++)
+    {
+      MsEvent *event = ms_trace_model_get_event (f.trace, i);
+      const char *op = ms_event_get_string (event, "op");
+
+      if (event->kind == MS_EVENT_STORE && g_strcmp0 (op, "pop3-commit") == 0)
+        commit = i;
+      if (event->kind == MS_EVENT_STORE && g_strcmp0 (op, "pop3-mark") == 0 && first_mark == 0)
+        first_mark = i;
+    }
+  g_assert_cmpuint (commit, >, 0);
+
+  /* Before QUIT: three rows marked by DELE, each tied to its own DELE. */
+  ms_mailbox_model_rebuild (f.model, f.trace, commit);
+  g_assert_true (ms_mailbox_view_select_folder (f.view, "beta.test", "bob", "INBOX"));
+  rows = rows_on_screen (&f);
+  g_assert_cmpuint (g_hash_table_size (rows), ==, 3);
+  for (guint uid = 1; uid <= 3; uid++)
+    {
+      GPtrArray *cells = g_hash_table_lookup (rows, GUINT_TO_POINTER (uid));
+      g_autofree char *dele = g_strdup_printf ("DELE %u", uid);
+      const char *mark = cell_text (g_ptr_array_index (cells, CELL_CHANGE));
+
+      assert_row_class (cells, "ms-pop3-marked", TRUE);
+      assert_row_class (cells, "ms-gone", FALSE);
+      /* Only the latest DELE flashes. */
+      assert_row_class (cells, "ms-changed", uid == 3);
+      g_assert_cmpstr (cell_text (g_ptr_array_index (cells, CELL_STATUS)), ==, "marked · DELE");
+      g_assert_true (g_str_has_prefix (mark, "#"));
+      g_assert_true (g_str_has_suffix (mark, " DELE"));
+      g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (g_ptr_array_index (cells,
+                                                                                CELL_FROM)),
+                                dele));
+    }
+
+  /* The highlight fades: the class goes once the time is up. */
+  ms_mailbox_view_set_highlight_time (f.view, 50);
+  ms_mailbox_model_rebuild (f.model, f.trace, G_MAXUINT);
+  g_hash_table_unref (rows);
+  rows = rows_on_screen (&f);
+  g_assert_cmpuint (g_hash_table_size (rows), ==, 3);
+  for (guint uid = 1; uid <= 3; uid++)
+    {
+      GPtrArray *cells = g_hash_table_lookup (rows, GUINT_TO_POINTER (uid));
+
+      assert_row_class (cells, "ms-gone", TRUE);
+      assert_row_class (cells, "ms-pop3-marked", FALSE);
+      g_assert_true (g_str_has_prefix (cell_text (g_ptr_array_index (cells, CELL_CHANGE)),
+                                       "removed by #"));
+      g_assert_true (g_str_has_suffix (cell_text (g_ptr_array_index (cells, CELL_CHANGE)),
+                                       " QUIT"));
+    }
+  first_cell = g_ptr_array_index ((GPtrArray *) g_hash_table_lookup (rows, GUINT_TO_POINTER (1)),
+                                  CELL_UID);
+  timeout = g_timeout_add (WAIT_MS, timed_out, &expired);
+  while (!expired && gtk_widget_has_css_class (first_cell, "ms-changed"))
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (timeout);
+  g_assert_false (expired);
+  /* Faded, not gone: the QUIT is still the latest change. */
+  g_hash_table_unref (rows);
+  rows = rows_on_screen (&f);
+  g_assert_cmpuint (g_hash_table_size (rows), ==, 3);
+  assert_row_class (g_hash_table_lookup (rows, GUINT_TO_POINTER (2)), "ms-changed", FALSE);
+
+  mailbox_tear_down (&f);
+}
+
 static void
 test_no_display (void)
 {
@@ -531,6 +978,7 @@ main (int argc,
   g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/gui/sequence-view/colors", test_colors_contrast);
+  g_test_add_func ("/gui/sequence-view/label-glyphs", test_label_glyphs);
   if (!gtk_init_check ())
     {
       g_test_add_func ("/gui/sequence-view/no-display", test_no_display);
@@ -540,5 +988,11 @@ main (int argc,
   g_test_add_func ("/gui/sequence-view/follow", test_follow);
   g_test_add_func ("/gui/sequence-view/selection", test_selection);
   g_test_add_func ("/gui/sequence-view/render-png", test_render_png);
+  g_test_add_func ("/gui/sequence-view/tag-column", test_tag_column);
+  /* The mailbox view's template is a resource of the app's library: a
+   * reference links it in (its constructor registers it). */
+  (void) ms_gui_get_resource ();
+  g_test_add_func ("/gui/mailbox-view/imap-marks", test_mailbox_imap_marks);
+  g_test_add_func ("/gui/mailbox-view/pop3-marks", test_mailbox_pop3_marks);
   return g_test_run ();
 }

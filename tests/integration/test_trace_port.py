@@ -196,10 +196,14 @@ class TracePortTest(ServerTestCase):
         server = self.start_with_port()
         viewer = self.attach(server)
         for line in ("FROB", "STEPMODE MAYBE *", "STEP", "STEP bad/id", "BREAK R1",
-                     "HELLO", "x" * 2000):
+                     "BREAK REPLY", "BREAK REPLY 6xx", "BREAK REPLY 5x", "BREAK REPLY +OK",
+                     "BREAK REPLY * NO", "BREAK REPLI 550", "HELLO", "x" * 2000):
             reply = viewer.command(line)
             self.assertIs(reply["ok"], False, (line, reply))
         self.assertEqual(viewer.command("BREAK rcpt")["text"], "breakpoint on RCPT")
+        for code in ("550", "5xx", "-ERR", "NO", "BAD"):
+            reply = viewer.command("break reply " + code)
+            self.assertEqual(reply["text"], "breakpoint on reply " + code)
         self.assertIs(viewer.command("CLEAR")["ok"], True)
 
     def test_command_before_hello_is_refused(self):

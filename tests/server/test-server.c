@@ -4,7 +4,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "ms-server.h"
+#include "ms-server-private.h"
 #include "ms-smtp-sender.h"
 #include "ms-world.h"
 #include "ms-test-util.h"
@@ -32,7 +32,7 @@ make_server (Fixture *fixture,
     .domain = domain,
     .data_dir = data_dir,
     .ports = { MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY,
-               MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY },
+               MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY, MS_SERVER_PORT_ANY },
   };
   MsServer *server = ms_server_new (&config, fixture->bus, &error);
 
@@ -543,7 +543,8 @@ test_too_many_connections (void)
   };
   MsServer *server = ms_server_new (&config, NULL, &error);
   const MsListenerKind kinds[] = { MS_LISTENER_SMTP, MS_LISTENER_POP3 };
-  const char *refusals[] = { "421 4.7.0 Too many connections", "-ERR [SYS/TEMP] Too many connections" };
+  const char *refusals[] = { "421 4.7.0 Too many connections",
+                              "-ERR [SYS/TEMP] Too many connections" };
 
   g_test_summary ("Past max_connections, each protocol refuses in its own words");
   g_assert_no_error (error);
@@ -587,11 +588,17 @@ test_too_many_connections (void)
  * string per event: "held smtp-1 RCPT", "released smtp-1 RCPT step",
  * "command smtp-1 RCPT". */
 typedef struct {
+  MsTraceBus *bus;            /* borrowed */
+  guint subscription;
   GPtrArray *log;
   char *last_held_session;
   char *last_held_text;
   gboolean last_held_secret;
   guint n_held;
+  /* `break` events: what reply stopped the session, and on which breakpoint. */
+  char *last_break_text;
+  char *last_break_reply;
+  guint n_break;
 } StepRecorder;
 
 static void
@@ -620,6 +627,14 @@ step_recorder_cb (const MsEvent *event,
           recorder->last_held_secret = ms_event_get_bool (event, "secret", FALSE);
           recorder->n_held++;
         }
+      else if (g_strcmp0 (state, "break") == 0)
+        {
+          g_free (recorder->last_break_text);
+          recorder->last_break_text = g_strdup (ms_event_get_string (event, "text"));
+          g_free (recorder->last_break_reply);
+          recorder->last_break_reply = g_strdup (ms_event_get_string (event, "reply"));
+          recorder->n_break++;
+        }
     }
   else if (event->kind == MS_EVENT_COMMAND)
     g_ptr_array_add (recorder->log, g_strdup_printf ("command %s %s", session,
@@ -627,11 +642,22 @@ step_recorder_cb (const MsEvent *event,
 }
 
 static void
+step_recorder_init (StepRecorder *recorder,
+                    MsTraceBus *bus)
+{
+  *recorder = (StepRecorder) { .bus = bus, .log = g_ptr_array_new_with_free_func (g_free) };
+  recorder->subscription = ms_trace_bus_subscribe (bus, step_recorder_cb, recorder, NULL);
+}
+
+static void
 step_recorder_clear (StepRecorder *recorder)
 {
+  ms_trace_bus_unsubscribe (recorder->bus, recorder->subscription);
   g_ptr_array_unref (recorder->log);
   g_free (recorder->last_held_session);
   g_free (recorder->last_held_text);
+  g_free (recorder->last_break_text);
+  g_free (recorder->last_break_reply);
 }
 
 static gint
@@ -729,8 +755,7 @@ test_step_smtp (Fixture *fixture,
 {
   MsServer *alpha = fixture->alpha;
   guint16 port = ms_server_get_port (alpha, MS_LISTENER_SMTP);
-  StepRecorder recorder = { g_ptr_array_new_with_free_func (g_free), NULL, NULL, FALSE, 0 };
-  guint id = ms_trace_bus_subscribe (fixture->bus, step_recorder_cb, &recorder, NULL);
+  StepRecorder recorder;
   g_autofree char *first_id = NULL;
   g_autofree char *held_rcpt = NULL;
   g_autofree char *released_rcpt = NULL;
@@ -741,6 +766,7 @@ test_step_smtp (Fixture *fixture,
 
   g_test_summary ("Step mode holds each SMTP command, and nothing of it reaches the store "
                   "or the wire until Step; other sessions run on; Continue lets it run.");
+  step_recorder_init (&recorder, fixture->bus);
   ms_server_set_step_mode (alpha, NULL, TRUE);
   first = line_client_connect (port);
   /* The greeting is the server's own: the gate holds only what comes in. */
@@ -790,7 +816,6 @@ test_step_smtp (Fixture *fixture,
   line_client_free (first);
   g_assert_cmpuint (wait_for_messages (alpha, "alice", 2), ==, 2);
 
-  ms_trace_bus_unsubscribe (fixture->bus, id);
   step_recorder_clear (&recorder);
 }
 
@@ -799,14 +824,14 @@ test_step_breakpoint (Fixture *fixture,
                       gconstpointer user_data)
 {
   MsServer *alpha = fixture->alpha;
-  StepRecorder recorder = { g_ptr_array_new_with_free_func (g_free), NULL, NULL, FALSE, 0 };
-  guint id = ms_trace_bus_subscribe (fixture->bus, step_recorder_cb, &recorder, NULL);
+  StepRecorder recorder;
   g_autofree char *held = NULL;
   g_autofree char *session = NULL;
   LineClient *client;
 
   g_test_summary ("A breakpoint on a verb holds that command of a session not in step mode "
                   "and puts the session in step mode.");
+  step_recorder_init (&recorder, fixture->bus);
   ms_server_add_breakpoint (alpha, "rcpt");
   client = line_client_connect (ms_server_get_port (alpha, MS_LISTENER_SMTP));
   send_expect (client, NULL, "220 ");
@@ -829,7 +854,6 @@ test_step_breakpoint (Fixture *fixture,
   g_assert_cmpuint (wait_for_messages (alpha, "alice", 1), ==, 1);
   g_assert_cmpuint (recorder.n_held, ==, 2);
 
-  ms_trace_bus_unsubscribe (fixture->bus, id);
   step_recorder_clear (&recorder);
 }
 
@@ -839,8 +863,7 @@ test_step_pop3 (Fixture *fixture,
 {
   static const char stored[] = "Subject: step\r\n\r\ndelete me\r\n";
   MsServer *alpha = fixture->alpha;
-  StepRecorder recorder = { g_ptr_array_new_with_free_func (g_free), NULL, NULL, FALSE, 0 };
-  guint id = ms_trace_bus_subscribe (fixture->bus, step_recorder_cb, &recorder, NULL);
+  StepRecorder recorder;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) left = NULL;
   g_autofree char *session = NULL;
@@ -848,6 +871,7 @@ test_step_pop3 (Fixture *fixture,
 
   g_test_summary ("With step mode on, a POP3 QUIT waits in the gate and the deleted "
                   "message stays on disk until Step releases it.");
+  step_recorder_init (&recorder, fixture->bus);
   g_assert_true (ms_store_deliver (ms_server_get_store (alpha), "alice", "INBOX",
                                    (const guint8 *) stored, strlen (stored), NULL, 0, NULL,
                                    &error));
@@ -878,7 +902,252 @@ test_step_pop3 (Fixture *fixture,
   g_assert_no_error (error);
   g_assert_cmpuint (left->len, ==, 0);
 
-  ms_trace_bus_unsubscribe (fixture->bus, id);
+  step_recorder_clear (&recorder);
+}
+
+/* --- reply breakpoints --- */
+
+static void
+test_reply_breakpoint_parse (void)
+{
+  static const struct {
+    const char *given;
+    const char *stored;         /* NULL: refused */
+  } cases[] = {
+    { "550", "550" }, { "421", "421" }, { "5xx", "5xx" }, { "5XX", "5xx" }, { "4xX", "4xx" },
+    { "2xx", "2xx" }, { "-ERR", "-ERR" }, { "-err", "-ERR" }, { "NO", "NO" }, { "no", "NO" },
+    { "BAD", "BAD" }, { "bad", "BAD" },
+    { "", NULL }, { "55", NULL }, { "5500", NULL }, { "1xx", NULL }, { "6xx", NULL },
+    { "160", NULL }, { "590", NULL }, { "5x", NULL }, { "x5x", NULL }, { "5xy", NULL },
+    { "55x", NULL }, { "+OK", NULL }, { "ERR", NULL }, { "-ERR ", NULL }, { "OK", NULL },
+    { "BYE", NULL }, { "* NO", NULL }, { "NOOP", NULL }, { "RCPT", NULL },
+  };
+  g_autofree char *dir = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsServer) server = NULL;
+  MsServerConfig config = { .domain = "alpha.test" };
+
+  dir = g_dir_make_tmp ("ms-test-server-XXXXXX", &error);
+  g_assert_no_error (error);
+  config.data_dir = dir;
+  server = ms_server_new (&config, NULL, &error);
+  g_assert_no_error (error);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint before = server->reply_breakpoints->len;
+      gboolean added = ms_server_add_reply_breakpoint (server, cases[i].given);
+
+      g_test_message ("breakpoint \"%s\"", cases[i].given);
+      g_assert_cmpint (added, ==, cases[i].stored != NULL);
+      if (cases[i].stored == NULL)
+        {
+          g_assert_cmpuint (server->reply_breakpoints->len, ==, before);
+          continue;
+        }
+      g_assert_true (g_ptr_array_find_with_equal_func (server->reply_breakpoints,
+                                                       cases[i].stored, g_str_equal, NULL));
+    }
+  /* Stored once each, normalised: 550 421 5xx 4xx 2xx -ERR NO BAD. */
+  g_assert_cmpuint (server->reply_breakpoints->len, ==, 8);
+  ms_server_add_breakpoint (server, "RCPT");
+  ms_server_clear_breakpoints (server);
+  g_assert_cmpuint (server->reply_breakpoints->len, ==, 0);
+  g_assert_cmpuint (server->breakpoints->len, ==, 0);
+
+  g_clear_pointer (&server, ms_server_free);
+  ms_test_remove_tree (dir);
+}
+
+static void
+test_reply_status (void)
+{
+  static const struct {
+    const MsProtocolOps *ops;
+    const char *data;
+    const char *status;         /* NULL: no status */
+    const char *line;
+  } cases[] = {
+    { &_ms_server_smtp_ops, "550 5.1.1 No such user\r\n", "550", "550 5.1.1 No such user" },
+    { &_ms_server_smtp_ops, "250\r\n", "250", "250" },
+    { &_ms_server_smtp_ops, "550-first line\r\n", NULL, NULL },
+    { &_ms_server_smtp_ops, "250-alpha.test\r\n250 SIZE 1000\r\n", "250", "250 SIZE 1000" },
+    { &_ms_server_smtp_ops, "5x0 no\r\n", NULL, NULL },
+    { &_ms_server_pop3_ops, "-ERR no such message\r\n", "-ERR", "-ERR no such message" },
+    { &_ms_server_pop3_ops, "+OK\r\n", "+OK", "+OK" },
+    { &_ms_server_pop3_ops, "+ \r\n", NULL, NULL },
+    { &_ms_server_pop3_ops, "-ERRATA\r\n", NULL, NULL },
+    /* A message line is not a status, whatever it says. */
+    { &_ms_server_pop3_ops, "+OK 9 octets\r\n-ERR x\r\n.\r\n", "+OK", "+OK 9 octets" },
+    { &_ms_server_imap_ops, "a3 NO [TRYCREATE] Mailbox does not exist\r\n", "NO",
+      "a3 NO [TRYCREATE] Mailbox does not exist" },
+    { &_ms_server_imap_ops, "A001 BAD\r\n", "BAD", "A001 BAD" },
+    { &_ms_server_imap_ops, "a1 OK done\r\n", "OK", "a1 OK done" },
+    { &_ms_server_imap_ops, "* NO [ALERT] disk full\r\n", NULL, NULL },
+    { &_ms_server_imap_ops, "* BAD Missing tag\r\n", NULL, NULL },
+    { &_ms_server_imap_ops, "* BYE logging out\r\n", NULL, NULL },
+    { &_ms_server_imap_ops, "+ Ready\r\n", NULL, NULL },
+    { &_ms_server_imap_ops, "a1 NOOP\r\n", NULL, NULL },
+    { &_ms_server_imap_ops, "* 1 FETCH (BODY[] {8}\r\na1 NO x)\r\n", NULL, NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      MsReplyStatus status = { 0 };
+      gboolean found = cases[i].ops->reply_status (cases[i].data, strlen (cases[i].data),
+                                                   &status);
+
+      g_test_message ("%s: %s", cases[i].ops->proto, cases[i].data);
+      g_assert_cmpint (found, ==, cases[i].status != NULL);
+      if (!found)
+        continue;
+      g_assert_cmpmem (status.status, status.status_len, cases[i].status,
+                       strlen (cases[i].status));
+      g_assert_cmpmem (status.line, status.line_len, cases[i].line, strlen (cases[i].line));
+    }
+}
+
+/* After `command`, which gets a reply starting with `reply` at once: the
+ * gate reports a `break` on `breakpoint`, and `next` waits until Step, then
+ * gets `next_reply`. */
+static void
+expect_reply_break (MsServer *server,
+                    StepRecorder *recorder,
+                    LineClient *line_client,
+                    const char *command,
+                    const char *reply,
+                    const char *breakpoint,
+                    const char *next,
+                    const char *next_reply)
+{
+  guint n_break = recorder->n_break;
+  guint n_held = recorder->n_held;
+
+  send_expect (line_client, command, reply);
+  g_assert_cmpuint (recorder->n_break, ==, n_break + 1);
+  g_assert_cmpuint (recorder->n_held, ==, n_held);
+  g_assert_true (g_str_has_prefix (recorder->last_break_text, reply));
+  g_assert_null (strchr (recorder->last_break_text, '\r'));
+  g_assert_cmpstr (recorder->last_break_reply, ==, breakpoint);
+
+  g_free (step_exchange (server, recorder, line_client, next, next_reply));
+  g_assert_cmpuint (recorder->n_held, ==, n_held + 1);
+}
+
+static void
+test_reply_breakpoint_smtp (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  MsServer *alpha = fixture->alpha;
+  StepRecorder recorder;
+  g_autofree char *held = NULL;
+  LineClient *client;
+
+  g_test_summary ("A 5xx breakpoint: the 550 for an unknown user goes out, and the "
+                  "session's next command waits in the gate until Step.");
+  step_recorder_init (&recorder, fixture->bus);
+  g_assert_true (ms_server_add_reply_breakpoint (alpha, "5XX"));
+  client = line_client_connect (ms_server_get_port (alpha, MS_LISTENER_SMTP));
+  send_expect (client, NULL, "220 ");
+  send_expect (client, "HELO client.test", "250 ");
+  send_expect (client, "MAIL FROM:<bob@beta.test>", "250 ");
+  g_assert_cmpuint (recorder.n_break, ==, 0);
+  expect_reply_break (alpha, &recorder, client, "RCPT TO:<nobody@alpha.test>", "550 ", "5xx",
+                      "RSET", "250 ");
+  held = g_strdup_printf ("held %s RSET", recorder.last_held_session);
+  g_assert_cmpint (log_index (&recorder, held), >=, 0);
+
+  /* Continued and cleared, the same reply stops nothing. */
+  ms_server_continue (alpha, recorder.last_held_session);
+  ms_server_clear_breakpoints (alpha);
+  send_expect (client, "MAIL FROM:<bob@beta.test>", "250 ");
+  send_expect (client, "RCPT TO:<nobody@alpha.test>", "550 ");
+  send_expect (client, "RSET", "250 ");
+  send_expect (client, "QUIT", "221 ");
+  line_client_free (client);
+  g_assert_cmpuint (recorder.n_break, ==, 1);
+  g_assert_cmpuint (recorder.n_held, ==, 1);
+
+  step_recorder_clear (&recorder);
+}
+
+static void
+test_reply_breakpoint_pop3 (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  MsServer *alpha = fixture->alpha;
+  StepRecorder recorder;
+  LineClient *client;
+
+  g_test_summary ("A -ERR breakpoint holds the POP3 command after the -ERR; +OK does not.");
+  step_recorder_init (&recorder, fixture->bus);
+  g_assert_true (ms_server_add_reply_breakpoint (alpha, "-err"));
+  client = line_client_connect (ms_server_get_port (alpha, MS_LISTENER_POP3));
+  send_expect (client, NULL, "+OK ");
+  send_expect (client, "USER alice", "+OK ");
+  send_expect (client, "PASS alicepw", "+OK ");
+  g_assert_cmpuint (recorder.n_break, ==, 0);
+  expect_reply_break (alpha, &recorder, client, "RETR 9", "-ERR ", "-ERR", "NOOP", "+OK");
+
+  ms_server_continue (alpha, recorder.last_held_session);
+  send_expect (client, "QUIT", "+OK ");
+  line_client_free (client);
+  g_assert_cmpuint (recorder.n_break, ==, 1);
+
+  step_recorder_clear (&recorder);
+}
+
+/* Sends an IMAP command and reads up to its tagged reply, which must start
+ * with `expected`. */
+static void
+imap_expect (LineClient *line_client,
+             const char *command,
+             const char *expected)
+{
+  g_autofree char *tag = g_strndup (command, strcspn (command, " ") + 1);
+
+  line_client_send (line_client, command);
+  for (;;)
+    {
+      g_autofree char *reply = line_client_read (line_client, FALSE);
+
+      if (!g_str_has_prefix (reply, "* "))
+        {
+          g_assert_true (g_str_has_prefix (reply, tag));
+          if (!g_str_has_prefix (reply, expected))
+            g_error ("after \"%s\": expected \"%s...\", got \"%s\"", command, expected, reply);
+          return;
+        }
+    }
+}
+
+static void
+test_reply_breakpoint_imap (Fixture *fixture,
+                            gconstpointer user_data)
+{
+  MsServer *alpha = fixture->alpha;
+  StepRecorder recorder;
+  LineClient *client;
+
+  g_test_summary ("NO and BAD breakpoints stop an IMAP session at a tagged NO; the untagged "
+                  "* BAD (a line without a tag) and tagged OK stop nothing.");
+  step_recorder_init (&recorder, fixture->bus);
+  g_assert_true (ms_server_add_reply_breakpoint (alpha, "NO"));
+  g_assert_true (ms_server_add_reply_breakpoint (alpha, "bad"));
+  client = line_client_connect (ms_server_get_port (alpha, MS_LISTENER_IMAP));
+  send_expect (client, NULL, "* OK ");
+  send_expect (client, " NOOP", "* BAD ");
+  imap_expect (client, "a1 NOOP", "a1 OK ");
+  imap_expect (client, "a2 LOGIN alice alicepw", "a2 OK ");
+  g_assert_cmpuint (recorder.n_break, ==, 0);
+  expect_reply_break (alpha, &recorder, client, "a3 SELECT Nowhere", "a3 NO ", "NO",
+                      "a4 NOOP", "a4 OK ");
+
+  ms_server_continue (alpha, recorder.last_held_session);
+  imap_expect (client, "a5 LOGOUT", "a5 OK ");
+  line_client_free (client);
+  g_assert_cmpuint (recorder.n_break, ==, 1);
+
   step_recorder_clear (&recorder);
 }
 
@@ -906,6 +1175,14 @@ main (int argc,
               fixture_set_up, test_step_breakpoint, fixture_tear_down);
   g_test_add ("/server/step/pop3-quit-held", Fixture, NULL,
               fixture_set_up, test_step_pop3, fixture_tear_down);
+  g_test_add_func ("/server/step/reply-breakpoint-parse", test_reply_breakpoint_parse);
+  g_test_add_func ("/server/step/reply-status", test_reply_status);
+  g_test_add ("/server/step/reply-breakpoint-smtp", Fixture, NULL,
+              fixture_set_up, test_reply_breakpoint_smtp, fixture_tear_down);
+  g_test_add ("/server/step/reply-breakpoint-pop3", Fixture, NULL,
+              fixture_set_up, test_reply_breakpoint_pop3, fixture_tear_down);
+  g_test_add ("/server/step/reply-breakpoint-imap", Fixture, NULL,
+              fixture_set_up, test_reply_breakpoint_imap, fixture_tear_down);
   g_test_add_func ("/server/world/demo", test_demo_world);
   g_test_add_func ("/server/server/too-many-connections", test_too_many_connections);
 
