@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "ms-app.h"
 #include "ms-agent-panel.h"
 #include "ms-main-window.h"
@@ -241,12 +243,28 @@ start_attach (MsApp *self)
   ms_trace_client_connect_async (self->client, self->cancellable, attached_cb, self);
 }
 
+static void
+save_screenshot (MsApp *self,
+                 GtkWidget *widget,
+                 const char *path)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!ms_widget_save_png (widget, path, &error))
+    {
+      g_printerr ("mailscope: %s\n", error->message);
+      self->exit_status = 1;
+    }
+  else
+    g_print ("Saved %s (%d×%d)\n", path, gtk_widget_get_width (widget),
+             gtk_widget_get_height (widget));
+}
+
 static gboolean
 screenshot_cb (gpointer user_data)
 {
   MsApp *self = user_data;
   GtkWidget *widget = GTK_WIDGET (self->window);
-  g_autoptr(GError) error = NULL;
 
   if (widget == NULL)
     {
@@ -255,14 +273,19 @@ screenshot_cb (gpointer user_data)
       g_application_quit (G_APPLICATION (self));
       return G_SOURCE_REMOVE;
     }
-  if (!ms_widget_save_png (widget, self->screenshot, &error))
+  save_screenshot (self, widget, self->screenshot);
+  /* With --agents, their window too, as FILE-agents.png. */
+  widget = ms_main_window_get_agents_window (self->window);
+  if (self->show_agents && widget != NULL && gtk_widget_get_visible (widget))
     {
-      g_printerr ("mailscope: %s\n", error->message);
-      self->exit_status = 1;
+      g_autofree char *stem = g_strdup (self->screenshot);
+      g_autofree char *path = NULL;
+
+      if (g_str_has_suffix (stem, ".png"))
+        stem[strlen (stem) - 4] = '\0';
+      path = g_strdup_printf ("%s-agents.png", stem);
+      save_screenshot (self, widget, path);
     }
-  else
-    g_print ("Saved %s (%d×%d)\n", self->screenshot, gtk_widget_get_width (widget),
-             gtk_widget_get_height (widget));
   g_application_quit (G_APPLICATION (self));
   return G_SOURCE_REMOVE;
 }

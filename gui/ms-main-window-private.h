@@ -66,6 +66,7 @@ struct _MsMainWindow
   GHashTable *hidden;         /* keys of the sessions hidden from the diagram */
   GPtrArray *breakpoints;     /* as shown: "RCPT", "reply 5xx" */
   gboolean step_mode;
+  gboolean tooltips_live;     /* the step buttons' tooltips say live (not replay) */
 
   /* Presentation mode and zoom. */
   gboolean presentation;

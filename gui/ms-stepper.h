@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "ms-breakpoint.h"
+
 G_BEGIN_DECLS
 
 /* MsStepper: what the window asks of whoever runs the servers it shows,
@@ -18,11 +20,6 @@ G_BEGIN_DECLS
  * (const char *text), never as a GError. */
 #define MS_TYPE_STEPPER (ms_stepper_get_type ())
 G_DECLARE_INTERFACE (MsStepper, ms_stepper, MS, STEPPER, GObject)
-
-typedef enum {
-  MS_BREAKPOINT_VERB,   /* a command verb: "RCPT", "DELE", "FETCH" */
-  MS_BREAKPOINT_REPLY,  /* a reply: "550", "5xx", "-ERR", "NO", "BAD" */
-} MsBreakpointKind;
 
 struct _MsStepperInterface
 {

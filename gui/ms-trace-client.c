@@ -13,11 +13,9 @@
  * bad argument is refused before it is sent: a session id is "smtp-12345",
  * a verb "AUTHENTICATE", a token printable ASCII. */
 #define MAX_SESSION_ID 64
-#define MAX_VERB 32
 #define MAX_TOKEN 256
 #define SESSION_ID_CHARS \
   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
-#define LETTERS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 /* How much of a stranger's first line an error message quotes. */
 #define MAX_QUOTE 60
 
@@ -755,7 +753,7 @@ client_add_breakpoint (MsStepper *stepper,
                        const char *what)
 {
   MsTraceClient *self = MS_TRACE_CLIENT (stepper);
-  g_autofree char *normal = ms_trace_client_normalize_breakpoint (kind, what);
+  g_autofree char *normal = ms_breakpoint_normalize (kind, what);
 
   if (normal == NULL)
     return FALSE;
@@ -780,42 +778,6 @@ ms_trace_client_stepper_init (MsStepperInterface *iface)
   iface->clear_breakpoints = client_clear_breakpoints;
 }
 
-char *
-ms_trace_client_normalize_breakpoint (MsBreakpointKind kind,
-                                      const char *what)
-{
-  static const char * const statuses[] = { "-ERR", "NO", "BAD" };
-  gsize len;
-
-  g_return_val_if_fail (what != NULL, NULL);
-
-  len = strlen (what);
-  switch (kind)
-    {
-    case MS_BREAKPOINT_VERB:
-      /* Letters only, as the port's BREAK takes them: a verb, not an IMAP
-       * tag or a two-word "UID FETCH". */
-      if (len == 0 || len > MAX_VERB || strspn (what, LETTERS) != len)
-        return NULL;
-      return g_ascii_strup (what, -1);
-    case MS_BREAKPOINT_REPLY:
-      /* RFC 5321 §4.2.1: an SMTP reply code is three digits, the first
-       * (2 to 5) its class, so "5xx" stands for every permanent failure,
-       * and the second (0 to 5) its category. The servers take the same
-       * (ms_server_add_reply_breakpoint()). */
-      if (len == 3 && what[0] >= '2' && what[0] <= '5'
-          && ((what[1] >= '0' && what[1] <= '5' && g_ascii_isdigit (what[2]))
-              || (g_ascii_tolower (what[1]) == 'x' && g_ascii_tolower (what[2]) == 'x')))
-        return g_ascii_strdown (what, -1);
-      /* RFC 1939 §3 (POP3 "-ERR"), RFC 3501 §7.1 (IMAP tagged NO and BAD). */
-      for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
-        if (g_ascii_strcasecmp (what, statuses[i]) == 0)
-          return g_strdup (statuses[i]);
-      return NULL;
-    default:
-      return NULL;
-    }
-}
 
 /* ---- object ---- */
 

@@ -74,12 +74,4 @@ const char * const *ms_trace_client_get_servers (MsTraceClient *self);
 /* The address given to ms_trace_client_new(). Borrowed. */
 const char *ms_trace_client_get_address (MsTraceClient *self);
 
-/* The breakpoint `what` of `kind` in the form the port and the servers take
- * it (a verb in upper case, "5xx", "-ERR"), or NULL when it is not one: a
- * verb is 1 to 32 ASCII letters; a reply is an SMTP code ("550": 2-5, 0-5,
- * a digit), a class ("5xx"), "-ERR", "NO" or "BAD" (any case). Free with
- * g_free. MsWorldStepper uses it too, so that both steppers take the same
- * breakpoints. */
-char *ms_trace_client_normalize_breakpoint (MsBreakpointKind kind, const char *what);
-
 G_END_DECLS

@@ -107,7 +107,7 @@ world_add_breakpoint (MsStepper *stepper,
                       const char *what)
 {
   MsWorldStepper *self = MS_WORLD_STEPPER (stepper);
-  g_autofree char *normal = ms_trace_client_normalize_breakpoint (kind, what);
+  g_autofree char *normal = ms_breakpoint_normalize (kind, what);
   guint i = 0;
   MsServer *target;
 

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
  * unique in the process). Everything happens at once, during the call;
  * step() with nothing pending emits "refused" with a sentence.
  * Breakpoints apply to every server and take the forms of
- * ms_trace_client_normalize_breakpoint().
+ * ms_breakpoint_normalize().
  *
  * The world is borrowed: call ms_world_stepper_forget_world() before it is
  * freed. After that nothing is done, and every call but add_breakpoint()

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 
+#include "ms-breakpoint.h"
 #include "ms-server-private.h"
 #include "ms-tls.h"
 
@@ -1174,29 +1175,6 @@ ms_server_add_breakpoint (MsServer *server,
   g_ptr_array_add (server->breakpoints, g_ascii_strup (verb, -1));
 }
 
-/* "550", "5XX" -> "5xx", "-err" -> "-ERR", "no" -> "NO", "bad" -> "BAD";
- * NULL for anything else. SMTP codes: first digit 2-5, second 0-5 (RFC
- * 5321 §4.2.1); POP3 -ERR (RFC 1939 §3); IMAP tagged NO and BAD (RFC 3501
- * §7.1.2, §7.1.3). */
-static char *
-normalise_reply_breakpoint (const char *reply)
-{
-  static const char * const statuses[] = { "-ERR", "NO", "BAD" };
-  gsize len = strlen (reply);
-
-  if (len == 3 && reply[0] >= '2' && reply[0] <= '5')
-    {
-      if (reply[1] >= '0' && reply[1] <= '5' && g_ascii_isdigit (reply[2]))
-        return g_strdup (reply);
-      if (g_ascii_tolower (reply[1]) == 'x' && g_ascii_tolower (reply[2]) == 'x')
-        return g_strdup_printf ("%cxx", reply[0]);
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
-    if (g_ascii_strcasecmp (reply, statuses[i]) == 0)
-      return g_strdup (statuses[i]);
-  return NULL;
-}
-
 gboolean
 ms_server_add_reply_breakpoint (MsServer *server,
                                 const char *reply)
@@ -1205,7 +1183,7 @@ ms_server_add_reply_breakpoint (MsServer *server,
 
   g_return_val_if_fail (server != NULL && reply != NULL, FALSE);
 
-  normal = normalise_reply_breakpoint (reply);
+  normal = ms_breakpoint_normalize (MS_BREAKPOINT_REPLY, reply);
   if (normal == NULL)
     return FALSE;
   if (!g_ptr_array_find_with_equal_func (server->reply_breakpoints, normal, g_str_equal, NULL))

@@ -605,7 +605,7 @@ test_reply_breakpoint (LiveFixture *fixture,
   g_signal_emit_by_name (fixture->window->break_entry, "activate");
   g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (fixture->window->break_entry),
                                             "error"));
-  g_assert_cmpstr (gtk_label_get_text (fixture->window->break_label), ==, "Break on: reply 5XX");
+  g_assert_cmpstr (gtk_label_get_text (fixture->window->break_label), ==, "Break on: reply 5xx");
 
   connection = connect_smtp (fixture, received);
   socket = g_socket_connection_get_socket (connection);

@@ -777,7 +777,7 @@ test_normalize_breakpoint (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *normal = ms_trace_client_normalize_breakpoint (cases[i].kind,
+      g_autofree char *normal = ms_breakpoint_normalize (cases[i].kind,
                                                                       cases[i].what);
 
       g_assert_cmpstr (normal, ==, cases[i].expected);
