@@ -793,7 +793,12 @@ session_client_lane (MsDiagramModel *self,
   lane = lane_find (self, peer);
   if (lane == NULL)
     {
-      lane = lane_ensure (self, peer, session->role != ROLE_SERVER);
+      /* A server's client (a user agent) stands beside that server, as a
+       * device does; a client's server goes at the end. */
+      if (session->role == ROLE_SERVER)
+        lane = device_lane_ensure (self, peer, lane_ensure (self, session->key.server, TRUE));
+      else
+        lane = lane_ensure (self, peer, TRUE);
       lane->temporary = TRUE;
     }
   session_move_client (self, session, lane);

@@ -77,10 +77,11 @@ MsArrowClass ms_arrow_item_get_class (MsArrowItem *self);
  * agent talking to Dovecot) draws its own lines, to a server lane named
  * after its peer endpoint ("127.0.0.1:1143").
  *
- * Lane order. Server lanes, and the lanes of anonymous peers and logged-in
- * users, are added at the end in the order they are first seen. A user
- * agent's device lane is added when its first session is matched or draws
- * its first arrow, beside the server lane of that session: on its left
+ * Lane order. Server lanes are added at the end in the order they are
+ * first seen. The lane of a server's client (an anonymous peer, which
+ * becomes the user's lane at login) and a user agent's device lane (added
+ * when its first session is matched or draws its first arrow) go beside
+ * the server lane of that session: on its left
  * when that server lane is the leftmost server lane, else on its right,
  * next to the server (a later device of the same server sits closer to
  * it). So alice's laptop on alpha and bob's phone on beta give

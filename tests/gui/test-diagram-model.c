@@ -145,6 +145,13 @@ test_lecture (void)
   g_assert_cmpuint (alice, !=, G_MAXUINT);
   /* alice's device and the two servers: no lane for an anonymous peer. */
   g_assert_cmpuint (g_list_model_get_n_items (ms_diagram_model_get_lanes (model)), ==, 3);
+  /* alice's user agent on the outer side of her server, not between the
+   * two servers. */
+  {
+    g_autofree char *names = lane_names (model);
+
+    g_assert_cmpstr (names, ==, "[alice (127.0.0.1)] [alpha.test] [beta.test]");
+  }
 
   /* Every line that a server saw is an arrow, in order; the relay client's
    * copy of the hop is not drawn twice. */
