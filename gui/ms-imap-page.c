@@ -1130,39 +1130,42 @@ build_folders (MsImapPage *self)
   gtk_widget_add_css_class (GTK_WIDGET (self->folder_view), "navigation-sidebar");
   gtk_box_append (GTK_BOX (box), pane_title ("Folders"));
   gtk_box_append (GTK_BOX (box), scrolled (GTK_WIDGET (self->folder_view)));
-  gtk_widget_set_size_request (box, 200, -1);
+  gtk_widget_set_size_request (box, 150, -1);
   return box;
 }
 
 static GtkWidget *
 build_actions (MsImapPage *self)
 {
-  GtkWidget *bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  /* A flow box: on a narrow window the buttons wrap instead of being cut. */
+  GtkWidget *bar = gtk_flow_box_new ();
   GtkWidget *move = self->move_button = gtk_menu_button_new ();
-  GtkWidget *spacer = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
 
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (action_button (
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (bar), GTK_SELECTION_NONE);
+  gtk_flow_box_set_max_children_per_line (GTK_FLOW_BOX (bar), 6);
+  gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (bar), 6);
+  gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (bar), 6);
+
+  gtk_flow_box_append (GTK_FLOW_BOX (bar), GTK_WIDGET (action_button (
     "Open", "imap.open", "UID FETCH BODY[]: shows the message and sets \\Seen")));
   self->seen_button = action_button ("Mark read", "imap.toggle-seen",
                                      "UID STORE +FLAGS or -FLAGS (\\Seen)");
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->seen_button));
+  gtk_flow_box_append (GTK_FLOW_BOX (bar), GTK_WIDGET (self->seen_button));
   self->flag_button = action_button ("Flag ★", "imap.toggle-flagged",
                                      "UID STORE +FLAGS or -FLAGS (\\Flagged)");
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->flag_button));
+  gtk_flow_box_append (GTK_FLOW_BOX (bar), GTK_WIDGET (self->flag_button));
 
   gtk_menu_button_set_label (GTK_MENU_BUTTON (move), "Move to…");
   gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (move), G_MENU_MODEL (self->move_menu));
   gtk_widget_set_tooltip_text (move, "UID MOVE (RFC 6851) to the folder chosen");
-  gtk_box_append (GTK_BOX (bar), move);
+  gtk_flow_box_append (GTK_FLOW_BOX (bar), move);
 
   self->delete_button = action_button ("Delete", "imap.delete",
                                        "UID STORE +FLAGS (\\Deleted): marked, not yet gone");
   gtk_widget_add_css_class (GTK_WIDGET (self->delete_button), "destructive-action");
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (self->delete_button));
+  gtk_flow_box_append (GTK_FLOW_BOX (bar), GTK_WIDGET (self->delete_button));
 
-  gtk_widget_set_hexpand (spacer, TRUE);
-  gtk_box_append (GTK_BOX (bar), spacer);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (action_button (
+  gtk_flow_box_append (GTK_FLOW_BOX (bar), GTK_WIDGET (action_button (
     "Expunge", "imap.expunge", "EXPUNGE: removes every message marked \\Deleted in this folder")));
   gtk_widget_add_css_class (bar, "ms-imap-actions");
   return bar;
@@ -1172,6 +1175,7 @@ static GtkWidget *
 build_messages (MsImapPage *self)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *list;
 
   self->message_view = GTK_COLUMN_VIEW (gtk_column_view_new (
     GTK_SELECTION_MODEL (g_object_ref (self->message_selection))));
@@ -1193,7 +1197,12 @@ build_messages (MsImapPage *self)
 
   self->folder_summary = GTK_LABEL (pane_title ("Messages"));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->folder_summary));
-  gtk_box_append (GTK_BOX (box), scrolled (GTK_WIDGET (self->message_view)));
+  list = scrolled (GTK_WIDGET (self->message_view));
+  /* The columns shrink (their labels ellipsize) rather than scroll
+   * sideways: the agents' window is narrower than the main one. */
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (list), GTK_POLICY_NEVER,
+                                  GTK_POLICY_AUTOMATIC);
+  gtk_box_append (GTK_BOX (box), list);
   gtk_box_append (GTK_BOX (box), build_actions (self));
   return box;
 }
