@@ -8,6 +8,7 @@
 #include "ms-smtp-sender.h"
 #include "ms-world.h"
 #include "ms-test-util.h"
+#include "server-test-util.h"
 
 /* Two servers in this process, on free loopback ports, each routing to
  * the other: the lecture's alice-to-bob story without any other program. */
@@ -129,25 +130,6 @@ send_message (Fixture *fixture,
     g_main_context_iteration (NULL, TRUE);
 }
 
-static guint
-wait_for_messages (MsServer *server,
-                   const char *user,
-                   guint count)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr(GPtrArray) messages = ms_store_list (ms_server_get_store (server), user,
-                                                     "INBOX", NULL);
-
-      if ((messages != NULL && messages->len >= count) || g_get_monotonic_time () > deadline)
-        return messages != NULL ? messages->len : 0;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-}
-
 static const char message_text[] =
   "From: alice@alpha.test\r\n"
   "To: bob@beta.test\r\n"
@@ -171,7 +153,7 @@ test_relay_alice_to_bob (Fixture *fixture,
   g_assert_cmpint (fixture->result->status, ==, MS_SMTP_SEND_STATUS_ALL_DELIVERED);
   g_assert_true (fixture->result->tls);
 
-  g_assert_cmpuint (wait_for_messages (fixture->beta, "bob", 1), ==, 1);
+  g_assert_cmpuint (ms_test_wait_for_messages (fixture->beta, "bob", 1), ==, 1);
   messages = ms_store_list (ms_server_get_store (fixture->beta), "bob", "INBOX", NULL);
   stored = ms_store_read (ms_server_get_store (fixture->beta), "bob", "INBOX",
                           ((MsStoreMessage *) messages->pdata[0])->uid, NULL);
@@ -210,7 +192,7 @@ test_unknown_remote_user_bounces (Fixture *fixture,
   /* alpha cannot know beta's users: it accepts, then beta refuses. */
   g_assert_cmpint (fixture->result->status, ==, MS_SMTP_SEND_STATUS_ALL_DELIVERED);
 
-  g_assert_cmpuint (wait_for_messages (fixture->alpha, "alice", 1), ==, 1);
+  g_assert_cmpuint (ms_test_wait_for_messages (fixture->alpha, "alice", 1), ==, 1);
   messages = ms_store_list (ms_server_get_store (fixture->alpha), "alice", "INBOX", NULL);
   bounce = ms_store_read (ms_server_get_store (fixture->alpha), "alice", "INBOX",
                           ((MsStoreMessage *) messages->pdata[0])->uid, NULL);
@@ -492,7 +474,7 @@ test_demo_world (void)
   g_assert_true (ms_auth_verify (ms_server_get_auth (servers->pdata[1]), "dave", "davepw"));
   g_assert_true (ms_relay_queue_has_route (ms_server_get_relay_queue (servers->pdata[0]),
                                            "beta.test"));
-  g_assert_cmpuint (wait_for_messages (servers->pdata[1], "bob", 1), ==, 1);
+  g_assert_cmpuint (ms_test_wait_for_messages (servers->pdata[1], "bob", 1), ==, 1);
   describe = ms_world_describe (world, TRUE);
   g_assert_nonnull (strstr (describe, "bob@beta.test (password bobpw)"));
   ms_world_free (world);
@@ -500,7 +482,7 @@ test_demo_world (void)
   /* Opening it again keeps what is there and seeds nothing twice. */
   world = ms_world_new_demo (dir, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (wait_for_messages (ms_world_get_servers (world)->pdata[1], "bob", 1), ==, 1);
+  g_assert_cmpuint (ms_test_wait_for_messages (ms_world_get_servers (world)->pdata[1], "bob", 1), ==, 1);
   ms_world_free (world);
   ms_test_remove_tree (dir);
 }
@@ -799,7 +781,7 @@ test_step_smtp (Fixture *fixture,
   send_expect (second, "DATA", "354 ");
   smtp_send_body (second);
   line_client_free (second);
-  g_assert_cmpuint (wait_for_messages (alpha, "alice", 1), ==, 1);
+  g_assert_cmpuint (ms_test_wait_for_messages (alpha, "alice", 1), ==, 1);
   assert_no_reply (first);
   g_assert_cmpint (log_index (&recorder, command_rcpt), ==, -1);
 
@@ -814,7 +796,7 @@ test_step_smtp (Fixture *fixture,
   send_expect (first, "DATA", "354 ");
   smtp_send_body (first);
   line_client_free (first);
-  g_assert_cmpuint (wait_for_messages (alpha, "alice", 2), ==, 2);
+  g_assert_cmpuint (ms_test_wait_for_messages (alpha, "alice", 2), ==, 2);
 
   step_recorder_clear (&recorder);
 }
@@ -844,14 +826,14 @@ test_step_breakpoint (Fixture *fixture,
   g_assert_cmpint (log_index (&recorder, held), >=, 0);
   /* Stepping on: the next command is held too. */
   g_free (step_exchange (alpha, &recorder, client, "DATA", "354 "));
-  g_assert_cmpuint (wait_for_messages (alpha, "alice", 0), ==, 0);
+  g_assert_cmpuint (ms_test_wait_for_messages (alpha, "alice", 0), ==, 0);
 
   /* Cleared, and out of step mode, a later RCPT runs straight through. */
   ms_server_clear_breakpoints (alpha);
   ms_server_continue (alpha, session);
   smtp_send_body (client);
   line_client_free (client);
-  g_assert_cmpuint (wait_for_messages (alpha, "alice", 1), ==, 1);
+  g_assert_cmpuint (ms_test_wait_for_messages (alpha, "alice", 1), ==, 1);
   g_assert_cmpuint (recorder.n_held, ==, 2);
 
   step_recorder_clear (&recorder);

@@ -7,6 +7,7 @@
 #include "ms-smtp-sender.h"
 #include "ms-world-options.h"
 #include "ms-test-util.h"
+#include "server-test-util.h"
 
 /* The world's flags parsed from a fake argv through a GOptionContext, config
  * files written into a temporary directory, and worlds built from both on
@@ -611,25 +612,6 @@ sent_cb (GObject *source,
   g_assert_no_error (error);
 }
 
-static guint
-wait_for_messages (MsServer *server,
-                   const char *user,
-                   guint count)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr(GPtrArray) messages = ms_store_list (ms_server_get_store (server), user,
-                                                     "INBOX", NULL);
-
-      if ((messages != NULL && messages->len >= count) || g_get_monotonic_time () > deadline)
-        return messages != NULL ? messages->len : 0;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-}
-
 /* A config of two domains routing to each other, as the demo world does:
  * alice submits to bob@beta.test and the mail crosses over. */
 static void
@@ -698,7 +680,7 @@ test_build_two_servers (Fixture *fixture,
   g_assert_cmpstr (ms_smtp_send_status_to_string (result->status), ==,
                    ms_smtp_send_status_to_string (MS_SMTP_SEND_STATUS_ALL_DELIVERED));
   /* Relayed on the route of the file, into beta's store. */
-  g_assert_cmpuint (wait_for_messages (beta, "bob", 1), ==, 1);
+  g_assert_cmpuint (ms_test_wait_for_messages (beta, "bob", 1), ==, 1);
   ms_world_stop (world);
 }
 
