@@ -24,6 +24,10 @@ struct _MsMailboxView
   gboolean following;     /* showing where the last change happened */
 
   GtkFilter *filter;      /* owned: which gone rows are shown */
+  GtkFilterListModel *shown;  /* owned: the folder's rows through the filter */
+  /* The marks (seq) of the gone rows the filter hid, since it last ran on
+   * every row: only a new latest change among them can bring one back. */
+  GHashTable *hidden_marks;
   GHashTable *cells;      /* bound cell widget -> MsMessageItem (borrowed) */
 
   /* Marks (server interned, seq 0 for none): the model's latest change,
@@ -35,7 +39,9 @@ struct _MsMailboxView
   const char *selected_server;
   guint64 selected_seq;
   gboolean flash_pending;  /* a new change: (re)start the flash */
-  guint flash_id;          /* timeout that ends the flash */
+  guint flash_id;          /* the one timeout that ends the flash */
+  gint64 flash_end;        /* when the flash ends (monotonic, us) */
+  gint64 flash_due;        /* when flash_id fires */
   guint refresh_id;        /* idle that re-applies the marks to the rows */
   guint highlight_ms;
 };
@@ -255,6 +261,21 @@ cell_label (GtkWidget *cell)
                                  : GTK_LABEL (content);
 }
 
+/* The marks of a row: does it flash, is it the selected event's change. */
+static void
+update_marks (MsMailboxView *self,
+              GtkWidget *cell,
+              MsMessageItem *item)
+{
+  set_class (cell, CHANGED_CLASS, mark_is (item, self->flash_server, self->flash_seq));
+  set_class (cell, SELECTED_CLASS,
+             self->selected_seq != 0
+             && ms_message_item_changed_by (item, self->selected_server, self->selected_seq));
+}
+
+/* No tooltip text here: in GTK 4.8 on X11 every gtk_widget_set_tooltip_text()
+ * asks the X server where the pointer is (a round trip), which made a busy
+ * trace crawl. The cells build their tooltips when asked (query-tooltip). */
 static void
 update_cell (MsMailboxView *self,
              GtkWidget *cell,
@@ -262,7 +283,6 @@ update_cell (MsMailboxView *self,
 {
   Column column = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (cell), "ms-column"));
   g_autofree char *text = cell_text (item, column);
-  g_autofree char *story = NULL;
   GtkWidget *content = cell_content (cell);
   MsMessageStatus status = ms_message_item_get_status (item);
 
@@ -275,32 +295,70 @@ update_cell (MsMailboxView *self,
         set_class (cell, status_classes[i], i == status);
         set_class (content, status_classes[i], i == status && column != COLUMN_CHANGE);
       }
-  set_class (cell, CHANGED_CLASS, mark_is (item, self->flash_server, self->flash_seq));
-  set_class (cell, SELECTED_CLASS,
-             self->selected_seq != 0
-             && ms_message_item_changed_by (item, self->selected_server, self->selected_seq));
-
+  update_marks (self, cell, item);
   if (column == COLUMN_STATUS)
-    {
-      gtk_widget_set_visible (content, status != MS_MESSAGE_STATUS_PRESENT);
-      gtk_widget_set_tooltip_text (cell, status_words[status].meaning);
-      return;
-    }
-  if (column == COLUMN_CHANGE)
+    gtk_widget_set_visible (content, status != MS_MESSAGE_STATUS_PRESENT);
+  else if (column == COLUMN_CHANGE)
     gtk_widget_set_sensitive (content, ms_message_item_get_mark (item, NULL, NULL));
-  story = change_story (item);
-  gtk_widget_set_tooltip_text (cell, *story != '\0' ? story : NULL);
 }
 
+/* What a cell's tooltip says: the meaning of the status badge in the
+ * Status column, the row's story in the others; NULL for none. */
+static char *
+cell_tooltip (GtkWidget *cell,
+              MsMessageItem *item)
+{
+  Column column = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (cell), "ms-column"));
+  char *story;
+
+  if (column == COLUMN_STATUS)
+    return g_strdup (status_words[ms_message_item_get_status (item)].meaning);
+  story = change_story (item);
+  if (*story == '\0')
+    g_clear_pointer (&story, g_free);
+  return story;
+}
+
+char *
+ms_mailbox_view_dup_cell_tooltip (MsMailboxView *self,
+                                  GtkWidget *cell)
+{
+  MsMessageItem *item;
+
+  g_return_val_if_fail (MS_IS_MAILBOX_VIEW (self), NULL);
+  g_return_val_if_fail (GTK_IS_WIDGET (cell), NULL);
+
+  item = g_hash_table_lookup (self->cells, cell);
+  return item != NULL ? cell_tooltip (cell, item) : NULL;
+}
+
+static gboolean
+cell_query_tooltip_cb (GtkWidget *cell,
+                       int x,
+                       int y,
+                       gboolean keyboard_mode,
+                       GtkTooltip *tooltip,
+                       MsMailboxView *self)
+{
+  g_autofree char *text = ms_mailbox_view_dup_cell_tooltip (self, cell);
+
+  if (text == NULL)
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+/* Only the flash and the selection changed: the cells on screen (a few
+ * screens of rows at most, whatever the folder's size). */
 static void
-update_all_cells (MsMailboxView *self)
+update_all_marks (MsMailboxView *self)
 {
   GHashTableIter iter;
   gpointer cell, item;
 
   g_hash_table_iter_init (&iter, self->cells);
   while (g_hash_table_iter_next (&iter, &cell, &item))
-    update_cell (self, cell, item);
+    update_marks (self, cell, item);
 }
 
 static void
@@ -379,6 +437,8 @@ setup_cb (GtkSignalListItemFactory *factory,
   gtk_widget_add_css_class (cell, CELL_CLASS);
   g_object_set_data (G_OBJECT (cell), "ms-column", GINT_TO_POINTER (column));
   g_object_set_data (G_OBJECT (cell), "ms-view", self);
+  gtk_widget_set_has_tooltip (cell, TRUE);
+  g_signal_connect (cell, "query-tooltip", G_CALLBACK (cell_query_tooltip_cb), self);
   gtk_list_item_set_child (list_item, cell);
 }
 
@@ -417,46 +477,118 @@ row_shown (gpointer object,
 {
   MsMailboxView *self = user_data;
   MsMessageItem *item = object;
+  guint64 seq;
 
   if (ms_message_item_get_status (item) != MS_MESSAGE_STATUS_GONE)
     return TRUE;
-  return mark_is (item, self->latest_server, self->latest_seq)
-         || (self->selected_seq != 0
-             && ms_message_item_changed_by (item, self->selected_server, self->selected_seq));
+  if (mark_is (item, self->latest_server, self->latest_seq)
+      || (self->selected_seq != 0
+          && ms_message_item_changed_by (item, self->selected_server, self->selected_seq)))
+    return TRUE;
+  /* Keyed by seq alone: a seq of another server only costs a refilter. */
+  if (ms_message_item_get_mark (item, NULL, &seq))
+    g_hash_table_add (self->hidden_marks, GSIZE_TO_POINTER ((gsize) seq));
+  return FALSE;
+}
+
+/* Runs the filter on every row of the folder. */
+static void
+refilter (MsMailboxView *self)
+{
+  g_hash_table_remove_all (self->hidden_marks);
+  gtk_filter_changed (self->filter, GTK_FILTER_CHANGE_DIFFERENT);
+}
+
+/* Whether a new latest change can show or hide a row, without looking at
+ * every row (a folder may hold thousands; changes come by the thousand a
+ * second): a gone row on screen may have to go; a hidden one comes back
+ * only when its mark is the new latest change. The rows not gone are
+ * counted by the folder (n-messages). A row that comes back from gone
+ * (a trace that reuses an expunged UID) waits for the next full pass. */
+static gboolean
+refilter_needed (MsMailboxView *self)
+{
+  guint n_rows, n_shown;
+
+  if (self->shown == NULL || self->folder == NULL)
+    return FALSE;
+  n_rows = g_list_model_get_n_items (gtk_filter_list_model_get_model (self->shown));
+  n_shown = g_list_model_get_n_items (G_LIST_MODEL (self->shown));
+  if (n_shown > ms_folder_item_get_n_messages (self->folder))
+    return TRUE;
+  return n_shown < n_rows && self->latest_seq != 0
+         && g_hash_table_contains (self->hidden_marks,
+                                   GSIZE_TO_POINTER ((gsize) self->latest_seq));
 }
 
 static gboolean
 flash_done_cb (gpointer user_data)
 {
   MsMailboxView *self = user_data;
+  gint64 now = g_get_monotonic_time ();
 
   self->flash_id = 0;
+  /* Newer changes moved the end on: wait for it with the same one timer,
+   * rather than a timer per change. */
+  if (self->flash_seq != 0 && now < self->flash_end)
+    {
+      self->flash_due = self->flash_end;
+      self->flash_id = g_timeout_add ((self->flash_end - now + 999) / 1000, flash_done_cb, self);
+      return G_SOURCE_REMOVE;
+    }
   self->flash_server = NULL;
   self->flash_seq = 0;
-  update_all_cells (self);
+  update_all_marks (self);
   return G_SOURCE_REMOVE;
+}
+
+/* The latest change flashes for highlight_ms from now. */
+static void
+start_flash (MsMailboxView *self)
+{
+  self->flash_server = self->latest_server;
+  self->flash_seq = self->highlight_ms > 0 ? self->latest_seq : 0;
+  if (self->flash_seq == 0)
+    {
+      g_clear_handle_id (&self->flash_id, g_source_remove);
+      return;
+    }
+  self->flash_end = g_get_monotonic_time () + (gint64) self->highlight_ms * 1000;
+  /* The timer already set fires before the end: it sets itself again. */
+  if (self->flash_id != 0 && self->flash_due <= self->flash_end)
+    return;
+  g_clear_handle_id (&self->flash_id, g_source_remove);
+  self->flash_due = self->flash_end;
+  self->flash_id = g_timeout_add (self->highlight_ms, flash_done_cb, self);
 }
 
 /* Re-applies the marks: which gone rows show, which rows flash. Deferred to
  * an idle, so that rebuilding the mailboxes for the timeline (thousands of
- * changes) costs one pass over the rows. */
+ * changes) or a burst of live events costs one pass over the rows on
+ * screen. `full` runs the filter on every row of the folder (a new
+ * selection); otherwise only when refilter_needed() says so. */
+static void
+refresh (MsMailboxView *self,
+         gboolean full)
+{
+  g_clear_handle_id (&self->refresh_id, g_source_remove);
+  if (self->flash_pending)
+    {
+      self->flash_pending = FALSE;
+      start_flash (self);
+    }
+  if (full || refilter_needed (self))
+    refilter (self);
+  update_all_marks (self);
+}
+
 static gboolean
 refresh_cb (gpointer user_data)
 {
   MsMailboxView *self = user_data;
 
   self->refresh_id = 0;
-  if (self->flash_pending)
-    {
-      self->flash_pending = FALSE;
-      g_clear_handle_id (&self->flash_id, g_source_remove);
-      self->flash_server = self->latest_server;
-      self->flash_seq = self->highlight_ms > 0 ? self->latest_seq : 0;
-      if (self->flash_seq != 0)
-        self->flash_id = g_timeout_add (self->highlight_ms, flash_done_cb, self);
-    }
-  gtk_filter_changed (self->filter, GTK_FILTER_CHANGE_DIFFERENT);
-  update_all_cells (self);
+  refresh (self, FALSE);
   return G_SOURCE_REMOVE;
 }
 
@@ -502,16 +634,18 @@ show_folder (MsMailboxView *self,
   if (folder == self->folder && folder != NULL)
     return;
   self->folder = folder;
+  g_clear_object (&self->shown);
+  g_hash_table_remove_all (self->hidden_marks);
   if (folder != NULL && self->model != NULL)
     {
       GListModel *messages = ms_mailbox_model_get_messages (self->model,
                                                             ms_folder_item_get_server (folder),
                                                             ms_folder_item_get_user (folder),
                                                             ms_folder_item_get_folder (folder));
-      GtkFilterListModel *shown = gtk_filter_list_model_new (g_object_ref (messages),
-                                                             g_object_ref (self->filter));
 
-      selection = gtk_no_selection_new (G_LIST_MODEL (shown));
+      self->shown = gtk_filter_list_model_new (g_object_ref (messages),
+                                               g_object_ref (self->filter));
+      selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->shown)));
     }
   gtk_column_view_set_model (self->messages_view, GTK_SELECTION_MODEL (selection));
 }
@@ -601,6 +735,17 @@ ms_mailbox_view_set_model (MsMailboxView *self,
   show_folder (self, gtk_drop_down_get_selected_item (self->folder_dropdown));
 }
 
+static gboolean
+folder_is (MsFolderItem *item,
+           const char *server,
+           const char *user,
+           const char *folder)
+{
+  return g_strcmp0 (ms_folder_item_get_server (item), server) == 0
+         && g_strcmp0 (ms_folder_item_get_user (item), user) == 0
+         && g_strcmp0 (ms_folder_item_get_folder (item), folder) == 0;
+}
+
 /* The folder's position in the chooser, or G_MAXUINT. */
 static guint
 find_folder (MsMailboxView *self,
@@ -617,9 +762,7 @@ find_folder (MsMailboxView *self,
     {
       g_autoptr(MsFolderItem) item = g_list_model_get_item (folders, i);
 
-      if (g_strcmp0 (ms_folder_item_get_server (item), server) == 0
-          && g_strcmp0 (ms_folder_item_get_user (item), user) == 0
-          && g_strcmp0 (ms_folder_item_get_folder (item), folder) == 0)
+      if (folder_is (item, server, user, folder))
         return i;
     }
   return G_MAXUINT;
@@ -653,7 +796,11 @@ ms_mailbox_view_show_change (MsMailboxView *self,
 
   g_return_if_fail (MS_IS_MAILBOX_VIEW (self));
 
+  /* Called for every store event: a change in the folder shown (the usual
+   * case in a burst) costs three string compares, no search. */
   if (self->chosen)
+    return;
+  if (self->following && self->folder != NULL && folder_is (self->folder, server, user, folder))
     return;
   position = find_folder (self, server, user, folder);
   if (position != G_MAXUINT)
@@ -723,8 +870,7 @@ ms_mailbox_view_set_selected_event (MsMailboxView *self,
         select_index (self, position);
     }
   /* Now, not in an idle: the rows answer the selection right away. */
-  g_clear_handle_id (&self->refresh_id, g_source_remove);
-  refresh_cb (self);
+  refresh (self, TRUE);
 }
 
 void
@@ -777,6 +923,7 @@ ms_mailbox_view_dispose (GObject *object)
   g_clear_object (&self->model);
   g_clear_handle_id (&self->refresh_id, g_source_remove);
   g_clear_handle_id (&self->flash_id, g_source_remove);
+  g_clear_object (&self->shown);
   g_clear_object (&self->filter);
   G_OBJECT_CLASS (ms_mailbox_view_parent_class)->dispose (object);
 }
@@ -787,6 +934,7 @@ ms_mailbox_view_finalize (GObject *object)
   MsMailboxView *self = MS_MAILBOX_VIEW (object);
 
   g_hash_table_unref (self->cells);
+  g_hash_table_unref (self->hidden_marks);
   G_OBJECT_CLASS (ms_mailbox_view_parent_class)->finalize (object);
 }
 
@@ -818,6 +966,7 @@ ms_mailbox_view_init (MsMailboxView *self)
 
   self->highlight_ms = HIGHLIGHT_MS;
   self->cells = g_hash_table_new (NULL, NULL);
+  self->hidden_marks = g_hash_table_new (NULL, NULL);
   self->filter = GTK_FILTER (gtk_custom_filter_new (row_shown, self, NULL));
   gtk_widget_init_template (GTK_WIDGET (self));
   expression = gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 0, NULL,

@@ -68,6 +68,11 @@ void ms_mailbox_view_set_highlight_time (MsMailboxView *self, guint ms);
 
 /* Borrowed: the table (for tests: its model holds the rows shown). */
 GtkColumnView *ms_mailbox_view_get_column_view (MsMailboxView *self);
+/* The text of a cell's tooltip (a cell: a widget of class "ms-cell" in the
+ * table), made when GTK asks for it (query-tooltip), not each time a row
+ * changes: in the Status column the badge's meaning, elsewhere the row's
+ * story. NULL for none, or for a cell not bound to a row. Free it. */
+char *ms_mailbox_view_dup_cell_tooltip (MsMailboxView *self, GtkWidget *cell);
 
 /* The CSS class of a row in that status, NULL for a present message. */
 const char *ms_mailbox_view_status_class (MsMessageStatus status);
