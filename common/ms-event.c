@@ -27,7 +27,22 @@ static const char * const kind_names[MS_EVENT_N_KINDS] = {
 };
 
 /* Members every event carries; kind-specific fields may not reuse them. */
-static const char * const envelope_members[] = { "v", "seq", "time", "server", "kind" };
+typedef enum {
+  ENVELOPE_V,
+  ENVELOPE_SEQ,
+  ENVELOPE_TIME,
+  ENVELOPE_SERVER,
+  ENVELOPE_KIND,
+  N_ENVELOPE_MEMBERS
+} EnvelopeMember;
+
+static const char * const envelope_members[N_ENVELOPE_MEMBERS] = {
+  [ENVELOPE_V] = "v",
+  [ENVELOPE_SEQ] = "seq",
+  [ENVELOPE_TIME] = "time",
+  [ENVELOPE_SERVER] = "server",
+  [ENVELOPE_KIND] = "kind",
+};
 
 const char *
 ms_event_kind_to_string (MsEventKind kind)
@@ -51,20 +66,27 @@ ms_event_kind_from_string (const char *name,
   return FALSE;
 }
 
+/* Takes `server` and `fields`. */
+static MsEvent *
+event_new_take (MsEventKind kind,
+                char *server,
+                JsonObject *fields)
+{
+  MsEvent *event = g_new0 (MsEvent, 1);
+
+  g_atomic_ref_count_init (&event->ref_count);
+  event->kind = kind;
+  event->server = server;
+  event->fields = fields;
+  return event;
+}
+
 MsEvent *
 ms_event_new (MsEventKind kind,
               const char *server)
 {
-  MsEvent *event;
-
   g_return_val_if_fail (kind < MS_EVENT_N_KINDS, NULL);
-
-  event = g_new0 (MsEvent, 1);
-  g_atomic_ref_count_init (&event->ref_count);
-  event->kind = kind;
-  event->server = g_strdup (server);
-  event->fields = json_object_new ();
-  return event;
+  return event_new_take (kind, g_strdup (server), json_object_new ());
 }
 
 MsEvent *
@@ -383,23 +405,144 @@ parse_time (const char *text,
   return TRUE;
 }
 
-MsEvent *
-ms_event_from_json (const char *line,
-                    gssize len,
-                    GError **error)
+/* The envelope of a line, as the fast path reads it. */
+typedef struct {
+  gint64 version;
+  const char *kind;     /* static, from kind_names[]; NULL when missing or unknown */
+  gint64 seq;
+  char *server;
+  char *time;
+} Envelope;
+
+static void
+envelope_clear (Envelope *envelope)
+{
+  g_clear_pointer (&envelope->server, g_free);
+  g_clear_pointer (&envelope->time, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Envelope, envelope_clear)
+
+/* The checks and messages of both paths, in one order, so that a bad line
+ * gets the same error whichever path read it. First the version and kind: */
+static gboolean
+check_version_and_kind (gint64 version,
+                        const char *kind_name,
+                        MsEventKind *kind_r,
+                        GError **error)
+{
+  if (version < 1 || version > MS_TRACE_FORMAT_VERSION)
+    {
+      g_set_error (error, MS_EVENT_ERROR, MS_EVENT_ERROR_VERSION,
+                   "unsupported trace format version %" G_GINT64_FORMAT
+                   " (this build reads 1 to %d)", version, MS_TRACE_FORMAT_VERSION);
+      return FALSE;
+    }
+  if (!ms_event_kind_from_string (kind_name, kind_r))
+    {
+      g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
+                           "missing or unknown \"kind\"");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ... then the time. Takes `server` and `fields`. */
+static MsEvent *
+finish_event (MsEventKind kind,
+              char *server,
+              gint64 seq,
+              const char *time,
+              JsonObject *fields,
+              GError **error)
+{
+  g_autofree char *owned_server = server;
+  g_autoptr(JsonObject) owned_fields = fields;
+  MsEvent *event;
+  gint64 time_us;
+
+  if (!parse_time (time, &time_us))
+    {
+      g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
+                           "missing or malformed \"time\" (RFC 3339 expected)");
+      return NULL;
+    }
+  event = event_new_take (kind, g_steal_pointer (&owned_server), g_steal_pointer (&owned_fields));
+  event->seq = seq;
+  event->time_us = time_us;
+  return event;
+}
+
+/* Returns N_ENVELOPE_MEMBERS for a kind-specific member. */
+static EnvelopeMember
+envelope_member_from_name (const char *name)
+{
+  EnvelopeMember member;
+
+  for (member = 0; member < N_ENVELOPE_MEMBERS; member++)
+    {
+      if (strcmp (name, envelope_members[member]) == 0)
+        break;
+    }
+  return member;
+}
+
+/* json-glib recurses once per level of nesting and has no bound of its own:
+ * a line of 100,000 `[` overflows the stack. Counted outside strings. */
+static gboolean
+nesting_within_limit (const char *line,
+                      gsize len)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = line[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > MS_EVENT_MAX_DEPTH)
+            return FALSE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}
+
+/* The general path: any JSON, through json-glib. */
+static MsEvent *
+event_from_json_parser (const char *line,
+                        gsize len,
+                        GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(MsEvent) event = NULL;
   JsonNode *root;
   JsonObject *object;
-  MsEventKind kind;
+  JsonObject *fields;
   JsonObjectIter iter;
   const char *name;
   JsonNode *value;
-  gint64 version;
+  MsEventKind kind;
+  const char *server, *time;
+  gint64 seq;
 
-  g_return_val_if_fail (line != NULL, NULL);
-
+  if (!nesting_within_limit (line, len))
+    {
+      g_set_error (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
+                   "nested deeper than %d levels", MS_EVENT_MAX_DEPTH);
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, line, len, error))
     return NULL;
 
@@ -412,43 +555,324 @@ ms_event_from_json (const char *line,
     }
   object = json_node_get_object (root);
 
-  version = json_object_get_int_member_with_default (object, "v", 0);
-  if (version < 1 || version > MS_TRACE_FORMAT_VERSION)
-    {
-      g_set_error (error, MS_EVENT_ERROR, MS_EVENT_ERROR_VERSION,
-                   "unsupported trace format version %" G_GINT64_FORMAT
-                   " (this build reads 1 to %d)", version, MS_TRACE_FORMAT_VERSION);
-      return NULL;
-    }
+  if (!check_version_and_kind (json_object_get_int_member_with_default (object, "v", 0),
+                               json_object_get_string_member_with_default (object, "kind",
+                                                                           NULL),
+                               &kind, error))
+    return NULL;
 
-  if (!ms_event_kind_from_string (json_object_get_string_member_with_default (object, "kind", NULL),
-                                  &kind))
-    {
-      g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
-                           "missing or unknown \"kind\"");
-      return NULL;
-    }
-
-  event = ms_event_new (kind, json_object_get_string_member_with_default (object, "server", NULL));
-  event->seq = json_object_get_int_member_with_default (object, "seq", 0);
-  if (!parse_time (json_object_get_string_member_with_default (object, "time", NULL),
-                   &event->time_us))
-    {
-      g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
-                           "missing or malformed \"time\" (RFC 3339 expected)");
-      return NULL;
-    }
-
+  fields = json_object_new ();
   json_object_iter_init_ordered (&iter, object);
   while (json_object_iter_next_ordered (&iter, &name, &value))
     {
-      gboolean is_envelope = FALSE;
-
-      for (guint i = 0; i < G_N_ELEMENTS (envelope_members); i++)
-        is_envelope |= strcmp (name, envelope_members[i]) == 0;
-      if (!is_envelope)
-        json_object_set_member (event->fields, name, json_node_copy (value));
+      if (envelope_member_from_name (name) == N_ENVELOPE_MEMBERS)
+        json_object_set_member (fields, name, json_node_copy (value));
     }
+  server = json_object_get_string_member_with_default (object, "server", NULL);
+  seq = json_object_get_int_member_with_default (object, "seq", 0);
+  time = json_object_get_string_member_with_default (object, "time", NULL);
+  return finish_event (kind, g_strdup (server), seq, time, fields, error);
+}
 
-  return g_steal_pointer (&event);
+/* The fast path, for the lines a trace is made of: one flat object of
+ * strings, integers, booleans and nulls (RFC 8259), read in one pass
+ * straight into the event's fields. It reads a strict subset of JSON: on
+ * anything else (nesting, a number with a fraction, a \u escape of a
+ * surrogate or NUL, a repeated member, an envelope member of an unusual type,
+ * a syntax error) it gives up and the line goes through json-glib, so
+ * results and error messages stay json-glib's. */
+typedef struct {
+  const char *p;
+  const char *end;
+  /* Where flat_read_string() decodes a member's name and value. */
+  GString *key;
+  GString *value;
+} FlatReader;
+
+static void
+flat_skip_space (FlatReader *r)
+{
+  while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\r' || *r->p == '\n'))
+    r->p++;
+}
+
+static gboolean
+flat_read_hex4 (const char *p,
+                gunichar *value_r)
+{
+  gunichar value = 0;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      int digit = g_ascii_xdigit_value (p[i]);
+
+      if (digit < 0)
+        return FALSE;
+      value = value * 16 + (gunichar) digit;
+    }
+  *value_r = value;
+  return TRUE;
+}
+
+/* RFC 8259 §7. `r->p` is on the opening quote. */
+static gboolean
+flat_read_string (FlatReader *r,
+                  GString *out)
+{
+  gboolean ascii = TRUE;
+  const char *p = r->p + 1;
+
+  g_string_truncate (out, 0);
+  for (;;)
+    {
+      const char *run = p;
+
+      while (p < r->end && *p != '"' && *p != '\\' && (guchar) *p >= 0x20)
+        {
+          ascii &= (guchar) *p < 0x80;
+          p++;
+        }
+      g_string_append_len (out, run, p - run);
+      if (p >= r->end || (guchar) *p < 0x20)
+        return FALSE;
+      if (*p == '"')
+        break;
+      if (r->end - p < 2)
+        return FALSE;
+      if (p[1] == 'u')
+        {
+          gunichar c;
+
+          if (r->end - p < 6 || !flat_read_hex4 (p + 2, &c) || c == 0
+              || (c >= 0xd800 && c <= 0xdfff))
+            return FALSE;
+          g_string_append_unichar (out, c);
+          p += 4;
+        }
+      else
+        {
+          /* The two-character escapes, and what each stands for. */
+          static const char letters[] = "\"\\/bfnrt";
+          static const char meanings[] = "\"\\/\b\f\n\r\t";
+          const char *letter = p[1] != '\0' ? strchr (letters, p[1]) : NULL;
+
+          if (letter == NULL)
+            return FALSE;
+          g_string_append_c (out, meanings[letter - letters]);
+        }
+      p += 2;
+    }
+  r->p = p + 1;
+  return ascii || g_utf8_validate (out->str, out->len, NULL);
+}
+
+/* RFC 8259 §6, integers only: at most 18 digits, so no overflow. */
+static gboolean
+flat_read_int (FlatReader *r,
+               gint64 *value_r)
+{
+  gboolean negative = FALSE;
+  gint64 value = 0;
+  const char *digits;
+
+  if (*r->p == '-')
+    {
+      negative = TRUE;
+      r->p++;
+    }
+  digits = r->p;
+  while (r->p < r->end && g_ascii_isdigit (*r->p))
+    {
+      if (r->p - digits == 18)
+        return FALSE;
+      value = value * 10 + (*r->p - '0');
+      r->p++;
+    }
+  if (r->p == digits || (*digits == '0' && r->p - digits > 1))
+    return FALSE;
+  *value_r = negative ? -value : value;
+  return TRUE;
+}
+
+static gboolean
+flat_read_word (FlatReader *r,
+                const char *word)
+{
+  gsize len = strlen (word);
+
+  if ((gsize) (r->end - r->p) < len || memcmp (r->p, word, len) != 0)
+    return FALSE;
+  r->p += len;
+  return TRUE;
+}
+
+/* Reads a value into a new node (sealed, as json_parser_new_immutable()
+ * makes them), or NULL to give up. */
+static JsonNode *
+flat_read_value (FlatReader *r)
+{
+  JsonNode *node;
+  gint64 number;
+
+  if (r->p >= r->end)
+    return NULL;
+  switch (*r->p)
+    {
+    case '"':
+      if (!flat_read_string (r, r->value))
+        return NULL;
+      node = json_node_init_string (json_node_alloc (), r->value->str);
+      break;
+    case 't':
+    case 'f':
+      if (flat_read_word (r, "true"))
+        node = json_node_init_boolean (json_node_alloc (), TRUE);
+      else if (flat_read_word (r, "false"))
+        node = json_node_init_boolean (json_node_alloc (), FALSE);
+      else
+        return NULL;
+      break;
+    case 'n':
+      if (!flat_read_word (r, "null"))
+        return NULL;
+      node = json_node_init_null (json_node_alloc ());
+      break;
+    default:
+      if (*r->p != '-' && !g_ascii_isdigit (*r->p))
+        return NULL;
+      if (!flat_read_int (r, &number))
+        return NULL;
+      node = json_node_init_int (json_node_alloc (), number);
+    }
+  json_node_seal (node);
+  return node;
+}
+
+/* Keeps an envelope member out of the fields, as the general path does.
+ * Returns FALSE for a repeated member or one of an unusual type. */
+static gboolean
+flat_take_envelope (EnvelopeMember member,
+                    JsonNode *node,
+                    guint *seen,
+                    Envelope *envelope)
+{
+  GType type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
+  MsEventKind kind;
+
+  if ((*seen & (1u << member)) != 0)
+    return FALSE;
+  *seen |= 1u << member;
+
+  if (member == ENVELOPE_V || member == ENVELOPE_SEQ)
+    {
+      if (type != G_TYPE_INT64)
+        return FALSE;
+      *(member == ENVELOPE_V ? &envelope->version : &envelope->seq) = json_node_get_int (node);
+      return TRUE;
+    }
+  if (type != G_TYPE_STRING)
+    return FALSE;
+  if (member == ENVELOPE_TIME)
+    envelope->time = json_node_dup_string (node);
+  else if (member == ENVELOPE_SERVER)
+    envelope->server = json_node_dup_string (node);
+  else if (ms_event_kind_from_string (json_node_get_string (node), &kind))
+    envelope->kind = kind_names[kind];
+  /* else an unknown kind: it stays NULL, as a missing one, which gets the
+   * same error. */
+  return TRUE;
+}
+
+/* Returns FALSE to give the line to the general path. */
+static gboolean
+flat_read_line (FlatReader *r,
+                JsonObject *fields,
+                Envelope *envelope)
+{
+  guint seen = 0;
+
+  flat_skip_space (r);
+  if (r->p >= r->end || *r->p != '{')
+    return FALSE;
+  r->p++;
+  flat_skip_space (r);
+  if (r->p < r->end && *r->p == '}')
+    r->p++;
+  else
+    {
+      for (;;)
+        {
+          g_autoptr(JsonNode) node = NULL;
+          EnvelopeMember member;
+
+          if (r->p >= r->end || *r->p != '"' || !flat_read_string (r, r->key) || r->key->len == 0)
+            return FALSE;
+          flat_skip_space (r);
+          if (r->p >= r->end || *r->p != ':')
+            return FALSE;
+          r->p++;
+          flat_skip_space (r);
+          node = flat_read_value (r);
+          if (node == NULL)
+            return FALSE;
+          member = envelope_member_from_name (r->key->str);
+          if (member != N_ENVELOPE_MEMBERS)
+            {
+              if (!flat_take_envelope (member, node, &seen, envelope))
+                return FALSE;
+            }
+          else
+            {
+              if (json_object_has_member (fields, r->key->str))
+                return FALSE;
+              json_object_set_member (fields, r->key->str, g_steal_pointer (&node));
+            }
+          flat_skip_space (r);
+          if (r->p < r->end && *r->p == ',')
+            {
+              r->p++;
+              flat_skip_space (r);
+              continue;
+            }
+          if (r->p < r->end && *r->p == '}')
+            {
+              r->p++;
+              break;
+            }
+          return FALSE;
+        }
+    }
+  flat_skip_space (r);
+  return r->p == r->end;
+}
+
+MsEvent *
+ms_event_from_json (const char *line,
+                    gssize len,
+                    GError **error)
+{
+  g_autoptr(GString) key = NULL;
+  g_autoptr(GString) value = NULL;
+  g_autoptr(JsonObject) fields = NULL;
+  g_auto(Envelope) envelope = { 0, };
+  FlatReader reader;
+
+  g_return_val_if_fail (line != NULL, NULL);
+
+  if (len < 0)
+    len = strlen (line);
+  key = g_string_sized_new (16);
+  value = g_string_sized_new (128);
+  reader = (FlatReader) { line, line + len, key, value };
+  fields = json_object_new ();
+  if (flat_read_line (&reader, fields, &envelope))
+    {
+      MsEventKind kind;
+
+      if (!check_version_and_kind (envelope.version, envelope.kind, &kind, error))
+        return NULL;
+      return finish_event (kind, g_steal_pointer (&envelope.server), envelope.seq, envelope.time,
+                           g_steal_pointer (&fields), error);
+    }
+  return event_from_json_parser (line, len, error);
 }

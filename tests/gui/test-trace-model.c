@@ -137,6 +137,26 @@ test_bad_line (void)
 }
 
 static void
+test_deep_line (void)
+{
+  const char *good =
+    "{\"v\":1,\"seq\":1,\"time\":\"2026-11-22T09:00:00.000001Z\",\"server\":\"a\","
+    "\"kind\":\"session-open\",\"session\":\"smtp-1\"}\n";
+  g_autofree char *brackets = g_strnfill (200000, '[');
+  g_autofree char *contents = g_strconcat (good, good, brackets, "\n", good, NULL);
+  g_autofree char *path = write_temp (contents);
+  g_autoptr(MsTraceModel) model = ms_trace_model_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A line nested deep enough to overflow json-glib's stack is a bad line.");
+  g_assert_false (ms_trace_model_load_file (model, path, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, ":3: nested deeper than"));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 2);
+  g_unlink (path);
+}
+
+static void
 test_missing_file (void)
 {
   g_autoptr(MsTraceModel) model = ms_trace_model_new ();
@@ -262,6 +282,7 @@ main (int argc,
 
   g_test_add_func ("/gui/trace-model/load", test_load);
   g_test_add_func ("/gui/trace-model/bad-line", test_bad_line);
+  g_test_add_func ("/gui/trace-model/deep-line", test_deep_line);
   g_test_add_func ("/gui/trace-model/missing-file", test_missing_file);
   g_test_add_func ("/gui/trace-model/batching", test_batching);
   g_test_add_func ("/gui/trace-model/open-100k", test_open_big);
