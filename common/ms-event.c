@@ -401,6 +401,10 @@ parse_time (const char *text,
   dt = g_date_time_new_from_iso8601 (text, NULL);
   if (dt == NULL)
     return FALSE;
+  /* Events are stamped by a clock: a time before 1970 is no event's, and
+   * ms_event_to_json() could not write it back in the same form. */
+  if (g_date_time_to_unix (dt) < 0)
+    return FALSE;
   *time_us_r = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
   return TRUE;
 }
@@ -464,7 +468,7 @@ finish_event (MsEventKind kind,
   if (!parse_time (time, &time_us))
     {
       g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
-                           "missing or malformed \"time\" (RFC 3339 expected)");
+                           "missing or malformed \"time\" (RFC 3339, from 1970 on, expected)");
       return NULL;
     }
   event = event_new_take (kind, g_steal_pointer (&owned_server), g_steal_pointer (&owned_fields));
@@ -487,11 +491,15 @@ envelope_member_from_name (const char *name)
   return member;
 }
 
-/* json-glib recurses once per level of nesting and has no bound of its own:
- * a line of 100,000 `[` overflows the stack. Counted outside strings. */
+/* What json-glib 1.6 does not check itself: it has no nesting limit (a
+ * line of 100,000 `[` overflows the stack), and its scanner takes escapes
+ * that JSON has not (`\333`, an octal byte, which can make a string that
+ * is not UTF-8). RFC 8259 §7 allows `\"`, `\\`, `\/`, `\b`, `\f`, `\n`,
+ * `\r`, `\t` and `\uXXXX` only. Depth is counted outside strings. */
 static gboolean
-nesting_within_limit (const char *line,
-                      gsize len)
+json_text_check (const char *line,
+                 gsize len,
+                 GError **error)
 {
   guint depth = 0;
   gboolean in_string = FALSE;
@@ -503,7 +511,17 @@ nesting_within_limit (const char *line,
       if (in_string)
         {
           if (c == '\\')
-            i++;
+            {
+              /* A line cut after the backslash: json-glib says so. */
+              if (i + 1 < len && (strchr ("\"\\/bfnrtu", line[i + 1]) == NULL
+                                  || line[i + 1] == '\0'))
+                {
+                  g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
+                                       "a string has an escape JSON does not know");
+                  return FALSE;
+                }
+              i++;
+            }
           else if (c == '"')
             in_string = FALSE;
         }
@@ -512,7 +530,11 @@ nesting_within_limit (const char *line,
       else if (c == '[' || c == '{')
         {
           if (++depth > MS_EVENT_MAX_DEPTH)
-            return FALSE;
+            {
+              g_set_error (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
+                           "nested deeper than %d levels", MS_EVENT_MAX_DEPTH);
+              return FALSE;
+            }
         }
       else if ((c == ']' || c == '}') && depth > 0)
         depth--;
@@ -537,12 +559,8 @@ event_from_json_parser (const char *line,
   const char *server, *time;
   gint64 seq;
 
-  if (!nesting_within_limit (line, len))
-    {
-      g_set_error (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
-                   "nested deeper than %d levels", MS_EVENT_MAX_DEPTH);
-      return NULL;
-    }
+  if (!json_text_check (line, len, error))
+    return NULL;
   if (!json_parser_load_from_data (parser, line, len, error))
     return NULL;
 
