@@ -491,6 +491,55 @@ envelope_member_from_name (const char *name)
   return member;
 }
 
+/* The value of the \uXXXX at line[at] (the backslash), or -1. */
+static int
+unicode_escape_at (const char *line,
+                   gsize len,
+                   gsize at)
+{
+  int value = 0;
+
+  if (at + 6 > len || line[at] != '\\' || line[at + 1] != 'u')
+    return -1;
+  for (gsize k = at + 2; k < at + 6; k++)
+    {
+      int digit = g_ascii_xdigit_value (line[k]);
+
+      if (digit < 0)
+        return -1;
+      value = value * 16 + digit;
+    }
+  return value;
+}
+
+/* Whether the \u escape at line[*i] names a character a string can hold
+ * (RFC 8259 §7): not NUL, and a surrogate only as a high one followed by a
+ * low one. json-glib would write a lone surrogate as bytes that are not
+ * UTF-8. Moves *i to the last escape's 'u', so that the caller's step over
+ * the escape's letter lands after it. */
+static gboolean
+unicode_escape_valid (const char *line,
+                      gsize len,
+                      gsize *i)
+{
+  int value = unicode_escape_at (line, len, *i);
+  int low;
+
+  /* Malformed (too short, not hex): json-glib refuses it itself. */
+  if (value < 0)
+    return TRUE;
+  if (value == 0 || (value >= 0xdc00 && value <= 0xdfff))
+    return FALSE;
+  if (value >= 0xd800 && value <= 0xdbff)
+    {
+      low = unicode_escape_at (line, len, *i + 6);
+      if (low < 0xdc00 || low > 0xdfff)
+        return FALSE;
+      *i += 6;
+    }
+  return TRUE;
+}
+
 /* What json-glib 1.6 does not check itself: it has no nesting limit (a
  * line of 100,000 `[` overflows the stack), and its scanner takes escapes
  * that JSON has not (`\333`, an octal byte, which can make a string that
@@ -514,7 +563,9 @@ json_text_check (const char *line,
             {
               /* A line cut after the backslash: json-glib says so. */
               if (i + 1 < len && (strchr ("\"\\/bfnrtu", line[i + 1]) == NULL
-                                  || line[i + 1] == '\0'))
+                                  || line[i + 1] == '\0'
+                                  || (line[i + 1] == 'u' && !unicode_escape_valid (line, len,
+                                                                                   &i))))
                 {
                   g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
                                        "a string has an escape JSON does not know");

@@ -293,6 +293,10 @@ test_bad_escapes (void)
     LINE_HEAD "\"x\":\"\\x\"}",
     LINE_HEAD "\"x\":\"a\\333b\"}",
     LINE_HEAD "\"x\":[\"\\0\"]}",
+    LINE_HEAD "\"x\":\"\\ud830ede00\"}",            /* a lone high surrogate */
+    LINE_HEAD "\"x\":\"\\ude00\"}",                 /* a lone low one */
+    LINE_HEAD "\"x\":\"\\ud83d\\u0041\"}",         /* high, then no low */
+    LINE_HEAD "\"x\":\"a\\u0000b\"}",               /* NUL */
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (lines); i++)
