@@ -525,9 +525,11 @@ unicode_escape_valid (const char *line,
   int value = unicode_escape_at (line, len, *i);
   int low;
 
-  /* Malformed (too short, not hex): json-glib refuses it itself. */
+  /* A line that ends inside the escape: json-glib says it is cut short.
+   * Anything else that is not four hex digits is refused here: json-glib
+   * reads "\\ud83T" as some other character. */
   if (value < 0)
-    return TRUE;
+    return *i + 6 > len;
   if (value == 0 || (value >= 0xdc00 && value <= 0xdfff))
     return FALSE;
   if (value >= 0xd800 && value <= 0xdbff)
