@@ -623,6 +623,39 @@ test_reply_breakpoint (LiveFixture *fixture,
   g_assert_true (g_str_has_prefix (received->str + before, "250 "));
 }
 
+static void
+test_agents_window (Fixture *fixture,
+                    gconstpointer data)
+{
+  GtkWidget *widget = GTK_WIDGET (fixture->window);
+  GtkWidget *agents;
+
+  g_test_summary ("The user agents' panel lives in a window of its own that F8 (and the "
+                  "header's button) shows and hides; a window without one has no button.");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (fixture->window->agents_button)));
+  g_assert_null (ms_main_window_get_agents_window (fixture->window));
+  ms_main_window_set_agents (fixture->window, gtk_label_new ("agents"));
+  agents = ms_main_window_get_agents_window (fixture->window);
+  g_assert_nonnull (agents);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (fixture->window->agents_button)));
+  g_assert_false (gtk_widget_get_visible (agents));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (agents)) == GTK_WINDOW (widget));
+
+  g_assert_true (gtk_widget_activate_action (widget, "win.toggle-agents", NULL));
+  g_assert_true (gtk_widget_get_visible (agents));
+  g_assert_true (gtk_toggle_button_get_active (fixture->window->agents_button));
+  /* Closing it hides it; the button follows. */
+  gtk_window_close (GTK_WINDOW (agents));
+  g_assert_false (gtk_widget_get_visible (agents));
+  g_assert_false (gtk_toggle_button_get_active (fixture->window->agents_button));
+  gtk_toggle_button_set_active (fixture->window->agents_button, TRUE);
+  g_assert_true (gtk_widget_get_visible (agents));
+
+  ms_main_window_set_agents (fixture->window, NULL);
+  g_assert_null (ms_main_window_get_agents_window (fixture->window));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (fixture->window->agents_button)));
+}
+
 /* A replay has no server: nothing to step. */
 static void
 test_replay_read_only (Fixture *fixture,
@@ -905,6 +938,7 @@ static const struct {
   { "/gui/main-window/save-trace", "lecture.jsonl", test_save_trace },
   { "/gui/main-window/export-transcript", "lecture.jsonl", test_export_transcript },
   { "/gui/main-window/export-png", "lecture.jsonl", test_export_png },
+  { "/gui/main-window/agents-window", "lecture.jsonl", test_agents_window },
 };
 
 int
