@@ -5,6 +5,7 @@
 
 #include "ms-event.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -595,6 +596,42 @@ json_text_check (const char *line,
   return TRUE;
 }
 
+/* json-glib reads 9e999 as infinity, which JSON cannot write back
+ * (RFC 8259 §6). The depth is bounded by json_text_check(). */
+static gboolean
+json_numbers_finite (JsonNode *node)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type (node) != G_TYPE_DOUBLE
+             || isfinite (json_node_get_double (node));
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (!json_numbers_finite (json_array_get_element (array, i)))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, NULL, &member))
+          if (!json_numbers_finite (member))
+            return FALSE;
+        return TRUE;
+      }
+    case JSON_NODE_NULL:
+    default:
+      return TRUE;
+    }
+}
+
 /* The general path: any JSON, through json-glib. */
 static MsEvent *
 event_from_json_parser (const char *line,
@@ -625,6 +662,12 @@ event_from_json_parser (const char *line,
       return NULL;
     }
   object = json_node_get_object (root);
+  if (!json_numbers_finite (root))
+    {
+      g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
+                           "a number is too large");
+      return NULL;
+    }
 
   if (!check_version_and_kind (json_object_get_int_member_with_default (object, "v", 0),
                                json_object_get_string_member_with_default (object, "kind",

@@ -284,6 +284,19 @@ test_fixtures_match_reference (void)
                   "\"kind\":\"reply\","
 #define TIME_LINE(t) "{\"v\":1,\"kind\":\"state\",\"time\":\"" t "\"}"
 
+static void
+test_huge_number (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MsEvent) event = ms_event_from_json (LINE_HEAD "\"x\":9e999999}", -1, &error);
+
+  g_test_summary ("A number json-glib reads as infinity is refused: JSON could not write "
+                  "it back.");
+  g_assert_null (event);
+  g_assert_error (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE);
+  g_assert_cmpstr (error->message, ==, "a number is too large");
+}
+
 /* Escapes RFC 8259 §7 does not have, which json-glib's scanner takes
  * (\x, and \333 as an octal byte that need not be UTF-8): refused. */
 static void
@@ -462,6 +475,7 @@ main (int argc,
   g_test_add_func ("/common/event/fixtures-match-reference", test_fixtures_match_reference);
   g_test_add_func ("/common/event/edge-lines", test_edge_lines);
   g_test_add_func ("/common/event/bad-escapes", test_bad_escapes);
+  g_test_add_func ("/common/event/huge-number", test_huge_number);
   g_test_add_func ("/common/event/nesting-limit", test_nesting_limit);
   return g_test_run ();
 }
