@@ -544,7 +544,8 @@ unicode_escape_valid (const char *line,
 }
 
 /* What json-glib 1.6 does not check itself: it has no nesting limit (a
- * line of 100,000 `[` overflows the stack), and its scanner takes escapes
+ * line of 100,000 `[` overflows the stack), it leaks the first value of a
+ * line with a second one after it (`{}{}`), and its scanner takes escapes
  * that JSON has not (`\333`, an octal byte, which can make a string that
  * is not UTF-8). RFC 8259 §7 allows `\"`, `\\`, `\/`, `\b`, `\f`, `\n`,
  * `\r`, `\t` and `\uXXXX` only. Depth is counted outside strings. */
@@ -555,11 +556,18 @@ json_text_check (const char *line,
 {
   guint depth = 0;
   gboolean in_string = FALSE;
+  gboolean closed = FALSE;
 
   for (gsize i = 0; i < len; i++)
     {
       char c = line[i];
 
+      if (closed && !g_ascii_isspace (c))
+        {
+          g_set_error_literal (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE,
+                               "text after the JSON object");
+          return FALSE;
+        }
       if (in_string)
         {
           if (c == '\\')
@@ -591,7 +599,7 @@ json_text_check (const char *line,
             }
         }
       else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
+        closed = --depth == 0;
     }
   return TRUE;
 }

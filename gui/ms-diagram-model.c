@@ -992,6 +992,7 @@ add_arrow (MsDiagramModel *self,
   MsLaneItem *side_lane = session_side_lane (self, session);
   MsLaneItem *client_lane = session_client_lane (self, session);
   gboolean outbound;
+  gboolean success;
 
   arrow->proto = ms_event_get_string (event, "proto");
   switch (event->kind)
@@ -1009,13 +1010,25 @@ add_arrow (MsDiagramModel *self,
       arrow->klass = reply_class (session, event);
       outbound = FALSE;
       break;
+    case MS_EVENT_TLS:
+      /* The handshake: a row of its own, from the server's side; the
+       * inspector shows its version, cipher and certificate. */
+      arrow->kind = "tls";
+      success = ms_event_get_bool (event, "success", FALSE);
+      arrow->klass = success ? MS_ARROW_CLASS_INFO : MS_ARROW_CLASS_PERMFAIL;
+      arrow->text = success ? "TLS handshake: encrypted from here on"
+                            : "TLS handshake failed";
+      outbound = FALSE;
+      break;
     default:
       arrow->kind = "data";
       arrow->klass = MS_ARROW_CLASS_INFO;
       outbound = data_outbound (session, arrow->proto, event);
       break;
     }
-  session->last_outbound = outbound;
+  /* A handshake is no line: IMAP's literals follow the line before it. */
+  if (event->kind != MS_EVENT_TLS)
+    session->last_outbound = outbound;
 
   /* A client's commands leave its own end (the relaying server, the
    * device): the far end is its peer. */
@@ -1026,7 +1039,8 @@ add_arrow (MsDiagramModel *self,
   arrow->event = ms_event_ref ((MsEvent *) event);
   arrow->server = event->server != NULL ? event->server : "";
   arrow->session = id;
-  arrow->text = ms_event_get_string (event, "text");
+  if (arrow->text == NULL)
+    arrow->text = ms_event_get_string (event, "text");
   arrow->index = self->arrows->len;
   arrow->record = session;
 
@@ -1056,6 +1070,7 @@ ms_diagram_model_apply (MsDiagramModel *self,
     case MS_EVENT_COMMAND:
     case MS_EVENT_REPLY:
     case MS_EVENT_DATA:
+    case MS_EVENT_TLS:
       break;
     default:
       return;

@@ -111,6 +111,15 @@ raw_text (MsEvent *event)
   GString *out;
   gsize len;
 
+  if (event->kind == MS_EVENT_TLS)
+    {
+      if (!ms_event_get_bool (event, "success", FALSE))
+        return g_strdup_printf ("failed: %s", ms_event_get_string (event, "error") ?: "?");
+      return g_strdup_printf ("%s, %s\nserver certificate: %s",
+                              ms_event_get_string (event, "version") ?: "?",
+                              ms_event_get_string (event, "cipher") ?: "?",
+                              ms_event_get_string (event, "subject") ?: "?");
+    }
   if (text == NULL)
     return g_strdup ("");
   if (event->kind != MS_EVENT_DATA)
@@ -181,6 +190,29 @@ show_explanations (MsInspector *self,
     }
 }
 
+/* What a handshake means, in the explanations' form. */
+static void
+show_tls (MsInspector *self,
+          MsEvent *event)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  gboolean success = ms_event_get_bool (event, "success", FALSE);
+
+  gtk_box_append (GTK_BOX (box), make_label (
+    success ? "Client and server agreed on a TLS version and a cipher, and the client "
+              "received the server's certificate. Every byte after this is encrypted."
+            : "The TLS handshake failed: the connection is closed, nothing more is sent.",
+    "ms-meaning"));
+  gtk_box_append (GTK_BOX (box), make_label (
+    "RFC 8446 (TLS 1.3); STARTTLS: RFC 3207 (SMTP), RFC 2595 (POP3, IMAP); implicit TLS "
+    "on 465, 995, 993: RFC 8314", "ms-rfc"));
+  if (success)
+    gtk_box_append (GTK_BOX (box), make_label (
+      "Mailscope still shows the lines that follow because the server records them "
+      "after decrypting; someone on the network sees only ciphertext.", "ms-lesson"));
+  gtk_box_append (self->explanations, box);
+}
+
 static void
 show_auth (MsInspector *self,
            MsEvent *event)
@@ -218,6 +250,8 @@ kind_title (MsEvent *event)
       return "Reply";
     case MS_EVENT_DATA:
       return "Message data";
+    case MS_EVENT_TLS:
+      return "TLS handshake";
     default:
       return ms_event_kind_to_string (event->kind);
     }
@@ -266,6 +300,8 @@ ms_inspector_show_event (MsInspector *self,
   gtk_label_set_text (self->raw, raw);
   show_auth (self, event);
   show_explanations (self, event);
+  if (event->kind == MS_EVENT_TLS)
+    show_tls (self, event);
 }
 
 MsEvent *

@@ -340,8 +340,16 @@ show_selected (MsMainWindow *self)
   g_autoptr(MsArrowItem) arrow = NULL;
   MsEvent *event = NULL;
 
+  /* The view knows which arrow was chosen; seq alone may name one of
+   * each server. */
   if (self->selected_seq != 0)
-    arrow = find_arrow (self, self->selected_seq);
+    {
+      MsArrowItem *chosen =
+        ms_sequence_view_get_selected_arrow (MS_SEQUENCE_VIEW (self->sequence_view));
+
+      arrow = chosen != NULL && ms_arrow_item_get_seq (chosen) == self->selected_seq
+              ? g_object_ref (chosen) : find_arrow (self, self->selected_seq);
+    }
   if (arrow != NULL)
     event = find_event (self, ms_arrow_item_get_server (arrow), self->selected_seq);
   /* The mailbox rows that event changed get a mark (issue 5: a change is
@@ -382,12 +390,30 @@ ms_main_window_get_selected_seq (MsMainWindow *self)
 }
 
 static void
+view_selection_cb (MsMainWindow *self)
+{
+  guint64 seq = ms_sequence_view_get_selected_seq (MS_SEQUENCE_VIEW (self->sequence_view));
+
+  if (seq == self->selected_seq)
+    {
+      show_selected (self);
+      return;
+    }
+  ms_main_window_set_selected_seq (self, seq);
+}
+
+static void
 add_diagram (MsMainWindow *self)
 {
   self->sequence_view = ms_sequence_view_new ();
   ms_sequence_view_set_model (MS_SEQUENCE_VIEW (self->sequence_view), self->diagram);
-  g_object_bind_property (self->sequence_view, "selected-seq", self, "selected-seq",
-                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  /* The window's selection drives the view's; the view's, which knows the
+   * arrow (seq alone may name one event of each server), drives the
+   * inspector even when the seq stays the same. */
+  g_object_bind_property (self, "selected-seq", self->sequence_view, "selected-seq",
+                          G_BINDING_SYNC_CREATE);
+  g_signal_connect_swapped (self->sequence_view, "notify::selected-seq",
+                            G_CALLBACK (view_selection_cb), self);
   gtk_scrolled_window_set_child (self->diagram_scroller, self->sequence_view);
 }
 
@@ -1418,8 +1444,8 @@ mailbox_event_activated_cb (MsMainWindow *self,
                             guint64 seq,
                             const char *server)
 {
-  /* The diagram scrolls to it (the selection is bound both ways). */
-  ms_main_window_set_selected_seq (self, seq);
+  /* The diagram scrolls to it; the selection is bound both ways. */
+  ms_sequence_view_select_event (MS_SEQUENCE_VIEW (self->sequence_view), server, seq);
 }
 
 /* --- the window ---------------------------------------------------------- */

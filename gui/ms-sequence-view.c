@@ -1058,19 +1058,20 @@ select_row (MsSequenceView *self,
             guint row)
 {
   g_autoptr(MsArrowItem) arrow = NULL;
+  gboolean changed;
 
   if (row >= n_rows (self))
     return;
   arrow = g_list_model_get_item (G_LIST_MODEL (self->model), row);
+  changed = self->selected != arrow;
   g_set_object (&self->selected, arrow);
   self->selected_pos = row;
   scroll_to_row (self, row);
   gtk_widget_queue_draw (GTK_WIDGET (self));
-  if (self->selected_seq != ms_arrow_item_get_seq (arrow))
-    {
-      self->selected_seq = ms_arrow_item_get_seq (arrow);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_SEQ]);
-    }
+  self->selected_seq = ms_arrow_item_get_seq (arrow);
+  /* Also for another arrow with the same seq (another server's event). */
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_SEQ]);
 }
 
 static void
@@ -1239,6 +1240,30 @@ ms_sequence_view_set_selected_seq (MsSequenceView *self,
   self->selected_seq = 0;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_SEQ]);
+}
+
+void
+ms_sequence_view_select_event (MsSequenceView *self,
+                               const char *server,
+                               guint64 seq)
+{
+  guint n;
+
+  g_return_if_fail (MS_IS_SEQUENCE_VIEW (self));
+
+  n = self->model != NULL ? n_rows (self) : 0;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(MsArrowItem) arrow = g_list_model_get_item (G_LIST_MODEL (self->model), i);
+
+      if (ms_arrow_item_get_seq (arrow) == seq
+          && g_strcmp0 (ms_arrow_item_get_server (arrow), server) == 0)
+        {
+          select_row (self, i);
+          return;
+        }
+    }
+  ms_sequence_view_set_selected_seq (self, 0);
 }
 
 guint64

@@ -40,6 +40,10 @@ guint64 ms_sequence_view_get_selected_seq (MsSequenceView *self);
 /* The selected arrow (borrowed), or NULL: seq is counted per server, so
  * the inspector should read the server and session from here. */
 MsArrowItem *ms_sequence_view_get_selected_arrow (MsSequenceView *self);
+/* Selects the arrow of that server's event `seq` (seq is counted per
+ * server: ms_sequence_view_set_selected_seq() takes the first arrow with
+ * it), scrolled into view; nothing when it is not shown. */
+void ms_sequence_view_select_event (MsSequenceView *self, const char *server, guint64 seq);
 
 /* For tests: the index range of the rows laid out for the current scroll
  * position, [first, last). */

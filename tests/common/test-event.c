@@ -285,6 +285,35 @@ test_fixtures_match_reference (void)
 #define TIME_LINE(t) "{\"v\":1,\"kind\":\"state\",\"time\":\"" t "\"}"
 
 static void
+test_trailing_value (void)
+{
+  static const char * const lines[] = {
+    LINE_HEAD "\"x\":1}{}",
+    LINE_HEAD "\"x\":1} x",
+    LINE_HEAD "\"x\":[1]}]",
+  };
+
+  g_test_summary ("Text after the object is refused before json-glib, which leaks the "
+                  "first value when a second one follows.");
+  for (gsize i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MsEvent) event = ms_event_from_json (lines[i], -1, &error);
+
+      g_test_message ("%s", lines[i]);
+      g_assert_null (event);
+      g_assert_error (error, MS_EVENT_ERROR, MS_EVENT_ERROR_PARSE);
+      g_assert_cmpstr (error->message, ==, "text after the JSON object");
+    }
+  /* Spaces and a CR after it are fine (a line of a file written on Windows). */
+  {
+    g_autoptr(MsEvent) event = ms_event_from_json (LINE_HEAD "\"x\":1} \r", -1, NULL);
+
+    g_assert_nonnull (event);
+  }
+}
+
+static void
 test_huge_number (void)
 {
   g_autoptr(GError) error = NULL;
@@ -368,8 +397,6 @@ test_edge_lines (void)
     "{\"v\":2,\"kind\":\"state\",\"time\":\"2026-11-22T07:00:00.000000Z\"}",
     "{\"v\":0,\"kind\":\"nope\"}",
     "{\"v\":1,\"kind\":\"state\",\"time\":\"2026-11-22T07:00:00.000000Z\",}",
-    "{\"v\":1,\"kind\":\"state\",\"time\":\"2026-11-22T07:00:00.000000Z\"} x",
-    "{\"v\":1,\"kind\":\"state\",\"time\":\"2026-11-22T07:00:00.000000Z\"}{}",
     "{\"v\":01,\"kind\":\"state\",\"time\":\"2026-11-22T07:00:00.000000Z\"}",
     "{\"v\":-,\"kind\":\"state\",\"time\":\"2026-11-22T07:00:00.000000Z\"}",
     "{\"v\":1,\"kind\":\"state\",\"time\":\"2026-11-22T07:00:00.000000Z\",\"x\":tru}",
@@ -476,6 +503,7 @@ main (int argc,
   g_test_add_func ("/common/event/edge-lines", test_edge_lines);
   g_test_add_func ("/common/event/bad-escapes", test_bad_escapes);
   g_test_add_func ("/common/event/huge-number", test_huge_number);
+  g_test_add_func ("/common/event/trailing-value", test_trailing_value);
   g_test_add_func ("/common/event/nesting-limit", test_nesting_limit);
   return g_test_run ();
 }

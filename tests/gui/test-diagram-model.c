@@ -81,6 +81,16 @@ apply_json (MsDiagramModel *model,
   ms_diagram_model_apply (model, event);
 }
 
+/* What the diagram draws: every line a server saw and each TLS handshake;
+ * a client's own copy of the relay hop is the same line from the other side. */
+static gboolean
+is_drawn (const MsEvent *event)
+{
+  return (event->kind == MS_EVENT_COMMAND || event->kind == MS_EVENT_REPLY
+          || event->kind == MS_EVENT_DATA || event->kind == MS_EVENT_TLS)
+         && g_strcmp0 (ms_event_get_string (event, "direction"), "client") != 0;
+}
+
 /* "[a] [b] [c]": the lanes' names in order. */
 static char *
 lane_names (MsDiagramModel *model)
@@ -137,6 +147,7 @@ test_lecture (void)
   guint beta = lane_index (model, "beta.test");
   guint alice = lane_index (model, "alice (127.0.0.1)");
   guint n_lines = 0;
+  guint n_handshakes = 0;
   guint arrow = 0;
   gboolean saw_hop = FALSE;
 
@@ -153,8 +164,9 @@ test_lecture (void)
     g_assert_cmpstr (names, ==, "[alice (127.0.0.1)] [alpha.test] [beta.test]");
   }
 
-  /* Every line that a server saw is an arrow, in order; the relay client's
-   * copy of the hop is not drawn twice. */
+  /* Every line that a server saw is an arrow, in order, and so is each TLS
+   * handshake (from the server's side); the relay client's copy of the hop
+   * is not drawn twice. */
   for (guint i = 0; i < ms_trace_model_get_n_events (trace); i++)
     {
       MsEvent *event = ms_trace_model_get_event (trace, i);
@@ -162,27 +174,35 @@ test_lecture (void)
       MsArrowItem *item;
       guint server_lane, client_lane;
 
-      if (event->kind != MS_EVENT_COMMAND && event->kind != MS_EVENT_REPLY
-          && event->kind != MS_EVENT_DATA)
-        continue;
-      if (g_strcmp0 (ms_event_get_string (event, "direction"), "client") == 0)
+      if (!is_drawn (event))
         continue;
       n_lines++;
       item = arrow_at (model, arrow++);
       g_assert_cmpuint (ms_arrow_item_get_seq (item), ==, event->seq);
-      g_assert_cmpstr (ms_arrow_item_get_text (item), ==, ms_event_get_string (event, "text"));
+      if (event->kind == MS_EVENT_TLS)
+        {
+          n_handshakes++;
+          g_assert_cmpstr (ms_arrow_item_get_kind (item), ==, "tls");
+          g_assert_cmpstr (ms_arrow_item_get_text (item), ==,
+                           "TLS handshake: encrypted from here on");
+          g_assert_cmpint (ms_arrow_item_get_class (item), ==, MS_ARROW_CLASS_INFO);
+        }
+      else
+        g_assert_cmpstr (ms_arrow_item_get_text (item), ==, ms_event_get_string (event, "text"));
       g_assert_cmpstr (ms_arrow_item_get_server (item), ==, event->server);
 
       server_lane = g_str_equal (event->server, "alpha.test") ? alpha : beta;
       client_lane = g_str_equal (event->server, "alpha.test") ? alice : alpha;
       saw_hop |= server_lane == beta;
-      from_client = event->kind != MS_EVENT_REPLY;
+      from_client = event->kind == MS_EVENT_COMMAND || event->kind == MS_EVENT_DATA;
       g_assert_cmpuint (ms_arrow_item_get_from_lane (item), ==,
                         from_client ? client_lane : server_lane);
       g_assert_cmpuint (ms_arrow_item_get_to_lane (item), ==,
                         from_client ? server_lane : client_lane);
     }
   g_assert_true (saw_hop);
+  /* alpha's relay STARTTLS to beta: beta's side of the handshake. */
+  g_assert_cmpuint (n_handshakes, ==, 1);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, n_lines);
 }
 
@@ -640,9 +660,7 @@ test_relay_late_match (void)
         if (g_str_equal (event->server, "alpha.test") != (pass == 0))
           continue;
         ms_diagram_model_apply (model, event);
-        n_lines += (event->kind == MS_EVENT_COMMAND || event->kind == MS_EVENT_REPLY
-                    || event->kind == MS_EVENT_DATA)
-                   && g_strcmp0 (ms_event_get_string (event, "direction"), "client") != 0;
+        n_lines += is_drawn (event);
       }
   n = g_list_model_get_n_items (G_LIST_MODEL (model));
   g_assert_cmpuint (n, ==, n_lines);
@@ -725,9 +743,7 @@ test_long_trace (void)
         MsEvent *event = ms_trace_model_get_event (trace, i);
 
         g_ptr_array_add (events, replay_event (event, k, events->len + 1));
-        n_lines += (event->kind == MS_EVENT_COMMAND || event->kind == MS_EVENT_REPLY
-                    || event->kind == MS_EVENT_DATA)
-                   && g_strcmp0 (ms_event_get_string (event, "direction"), "client") != 0;
+        n_lines += is_drawn (event);
       }
   g_signal_connect (model, "items-changed", G_CALLBACK (count_changes_cb), &arrow_changes);
   g_signal_connect (ms_diagram_model_get_lanes (model), "items-changed",

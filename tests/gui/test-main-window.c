@@ -53,10 +53,11 @@ fixture_teardown (Fixture *fixture,
 static gboolean
 is_line (MsEvent *event)
 {
-  /* What the diagram draws: every line a server saw; a client's own copy
-   * of the relay hop is the same line seen from the other side. */
+  /* What the diagram draws: every line a server saw, and each TLS
+   * handshake; a client's own copy of the relay hop is the same line seen
+   * from the other side. */
   return (event->kind == MS_EVENT_COMMAND || event->kind == MS_EVENT_REPLY
-          || event->kind == MS_EVENT_DATA)
+          || event->kind == MS_EVENT_DATA || event->kind == MS_EVENT_TLS)
          && g_strcmp0 (ms_event_get_string (event, "direction"), "client") != 0;
 }
 
@@ -173,6 +174,21 @@ find_command (MsTraceModel *trace,
   g_assert_not_reached ();
 }
 
+static MsEvent *
+find_kind (MsTraceModel *trace,
+           const char *server,
+           MsEventKind kind)
+{
+  for (guint i = 0; i < ms_trace_model_get_n_events (trace); i++)
+    {
+      MsEvent *event = ms_trace_model_get_event (trace, i);
+
+      if (event->kind == kind && g_strcmp0 (event->server, server) == 0)
+        return event;
+    }
+  g_assert_not_reached ();
+}
+
 static void
 test_inspector (Fixture *fixture,
                 gconstpointer data)
@@ -217,6 +233,26 @@ test_inspector (Fixture *fixture,
 
   g_assert_cmpstr (ms_state_view_get_current (fixture->window->state_view), ==,
                    ms_event_get_string (auth, "state"));
+
+  /* beta's side of the relay's STARTTLS: the handshake, with its version,
+   * cipher and certificate, and what it means. Its seq is also one of
+   * alpha's: the server picks the arrow. */
+  {
+    MsEvent *tls = find_kind (fixture->trace, "beta.test", MS_EVENT_TLS);
+    g_autofree char *tls_text = NULL;
+
+    ms_sequence_view_select_event (view, "beta.test", tls->seq);
+    shown = ms_inspector_get_event (inspector);
+    g_assert_nonnull (shown);
+    g_assert_cmpint (shown->kind, ==, MS_EVENT_TLS);
+    g_assert_cmpstr (shown->server, ==, "beta.test");
+    g_assert_cmpuint (shown->seq, ==, tls->seq);
+    tls_text = ms_inspector_get_text (inspector);
+    g_assert_nonnull (strstr (tls_text, "TLS handshake"));
+    g_assert_nonnull (strstr (tls_text, "TLSv1.3, TLS_AES_256_GCM_SHA384"));
+    g_assert_nonnull (strstr (tls_text, "server certificate: CN=beta.test"));
+    g_assert_nonnull (strstr (tls_text, "RFC 3207"));
+  }
 
   ms_main_window_set_selected_seq (fixture->window, 0);
   g_assert_null (ms_inspector_get_event (inspector));
