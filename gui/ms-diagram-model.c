@@ -1016,7 +1016,7 @@ add_arrow (MsDiagramModel *self,
       arrow->kind = "tls";
       success = ms_event_get_bool (event, "success", FALSE);
       arrow->klass = success ? MS_ARROW_CLASS_INFO : MS_ARROW_CLASS_PERMFAIL;
-      arrow->text = success ? "TLS handshake: encrypted from here on"
+      arrow->text = success ? "TLS handshake"
                             : "TLS handshake failed";
       outbound = FALSE;
       break;
