@@ -11,6 +11,8 @@
 #include "ms-main-window-private.h"
 #include "ms-sequence-view.h"
 #include "ms-test-util.h"
+#include "ms-trace-client.h"
+#include "ms-trace-port.h"
 
 /* Lets the window lay out and its views bind their rows. */
 static void
@@ -692,6 +694,73 @@ test_agents_window (Fixture *fixture,
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (fixture->window->agents_button)));
 }
 
+static void
+attached_cb (GObject *source,
+             GAsyncResult *result,
+             gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ms_trace_client_connect_finish (MS_TRACE_CLIENT (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* `mailscope --attach`: a second window, fed by a trace client on a bus of
+ * its own, steps the live server through its trace port. */
+static void
+test_attach_step (LiveFixture *fixture,
+                  gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GString) received = g_string_new (NULL);
+  g_autoptr(MsTraceBus) viewer_bus = ms_trace_bus_new ();
+  g_autoptr(MsTraceClient) client = NULL;
+  g_autofree char *address = NULL;
+  MsTracePort *port;
+  MsMainWindow *viewer;
+  GSocket *socket;
+  gboolean attached = FALSE;
+  gsize before;
+
+  g_test_summary ("Attached through the trace port, the window's step mode holds a live "
+                  "session's HELO until its Step: the controls work over the port.");
+  port = ms_trace_port_new (fixture->world, fixture->bus, "127.0.0.1", 0, NULL, &error);
+  g_assert_no_error (error);
+  address = g_strdup_printf ("127.0.0.1:%u", ms_trace_port_get_port (port));
+  viewer = ms_main_window_new_for_bus (NULL, viewer_bus, address);
+  client = ms_trace_client_new (address, NULL, viewer_bus);
+  ms_trace_client_connect_async (client, NULL, attached_cb, &attached);
+  while (!attached)
+    g_main_context_iteration (NULL, TRUE);
+  ms_main_window_set_stepper (viewer, MS_STEPPER (client));
+  gtk_window_present (GTK_WINDOW (viewer));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (viewer), "win.step-mode", NULL));
+  connection = connect_smtp (fixture, received);
+  socket = g_socket_connection_get_socket (connection);
+  before = received->len;
+  g_assert_cmpint (g_socket_send (socket, "HELO x\r\n", 8, NULL, &error), ==, 8);
+  pump (socket, received, 0, NULL, 600);
+  g_assert_cmpuint (received->len, ==, before);
+  g_assert_cmpstr (_ms_main_window_get_pending (viewer, "alpha.test", "smtp-1"), ==,
+                   "pending: HELO");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (viewer), "win.step", NULL));
+  pump (socket, received, before, "250", 5000);
+  g_assert_true (g_str_has_prefix (received->str + before, "250 "));
+  pump (socket, received, 0, NULL, 300);
+  g_assert_null (_ms_main_window_get_pending (viewer, "alpha.test", "smtp-1"));
+  g_assert_cmpuint (count_arrows (viewer, "HELO"), ==, 1);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (viewer), "win.continue", NULL));
+  ms_main_window_set_stepper (viewer, NULL);
+  gtk_window_destroy (GTK_WINDOW (viewer));
+  ms_trace_client_disconnect (client);
+  ms_trace_port_free (port);
+}
+
 /* A replay has no server: nothing to step. */
 static void
 test_replay_read_only (Fixture *fixture,
@@ -991,6 +1060,8 @@ main (int argc,
               live_teardown);
   g_test_add ("/gui/main-window/breakpoint", LiveFixture, NULL, live_setup, test_breakpoint,
               live_teardown);
+  g_test_add ("/gui/main-window/attach-step", LiveFixture, NULL, live_setup,
+              test_attach_step, live_teardown);
   g_test_add ("/gui/main-window/session-step", LiveFixture, NULL, live_setup,
               test_session_step, live_teardown);
   g_test_add ("/gui/main-window/session-filter", LiveFixture, NULL, live_setup,
