@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "gui-test-display.h"
 #include "gui-test-fixture.h"
 #include "ms-gui-resources.h"
 #include "ms-mailbox-model.h"
@@ -489,25 +490,12 @@ test_mailbox_live (void)
     }
 }
 
-static void
-test_no_display (void)
-{
-  g_test_skip ("no display: run under xvfb-run");
-}
-
 int
 main (int argc,
       char *argv[])
 {
-  /* No session bus under Xvfb in CI: no accessibility bus, no dconf. */
-  g_setenv ("GTK_A11Y", "none", FALSE);
-  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
-    {
-      g_test_add_func ("/gui/mailbox-view/no-display", test_no_display);
-      return g_test_run ();
-    }
+  if (!gui_test_init_display (&argc, &argv, "/gui/mailbox-view/no-display"))
+    return g_test_run ();
   /* The view's template is a resource of the app's library: a reference
    * links it in (its constructor registers it). */
   (void) ms_gui_get_resource ();

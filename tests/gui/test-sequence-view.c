@@ -9,6 +9,7 @@
 
 #include <glib/gstdio.h>
 
+#include "gui-test-display.h"
 #include "gui-test-fixture.h"
 #include "ms-diagram-model.h"
 #include "ms-sequence-view.h"
@@ -627,27 +628,16 @@ test_tag_column (void)
   fixture_tear_down (&f);
 }
 
-static void
-test_no_display (void)
-{
-  g_test_skip ("no display: run under xvfb-run");
-}
-
 int
 main (int argc,
       char *argv[])
 {
-  /* No session bus under Xvfb in CI: no accessibility bus, no dconf. */
-  g_setenv ("GTK_A11Y", "none", FALSE);
-  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
-  g_test_init (&argc, &argv, NULL);
+  gboolean display = gui_test_init_display (&argc, &argv, "/gui/sequence-view/no-display");
+
   g_test_add_func ("/gui/sequence-view/colors", test_colors_contrast);
   g_test_add_func ("/gui/sequence-view/label-glyphs", test_label_glyphs);
-  if (!gtk_init_check ())
-    {
-      g_test_add_func ("/gui/sequence-view/no-display", test_no_display);
-      return g_test_run ();
-    }
+  if (!display)
+    return g_test_run ();
   g_test_add_func ("/gui/sequence-view/layout", test_layout);
   g_test_add_func ("/gui/sequence-view/follow", test_follow);
   g_test_add_func ("/gui/sequence-view/selection", test_selection);

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include "gui-test-display.h"
+
 #include <glib/gstdio.h>
 
 #include "ms-imap-session.h"
@@ -328,25 +330,12 @@ test_render_png (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
-static void
-test_no_display (void)
-{
-  g_test_skip ("no display: run under xvfb-run");
-}
-
 int
 main (int argc,
       char *argv[])
 {
-  /* No session bus under Xvfb in CI: no accessibility bus, no dconf. */
-  g_setenv ("GTK_A11Y", "none", FALSE);
-  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
-  g_test_init (&argc, &argv, NULL);
-  if (!gtk_init_check ())
-    {
-      g_test_add_func ("/gui/state-view/no-display", test_no_display);
-      return g_test_run ();
-    }
+  if (!gui_test_init_display (&argc, &argv, "/gui/state-view/no-display"))
+    return g_test_run ();
   g_test_add_func ("/gui/state-view/boxes", test_boxes);
   g_test_add_func ("/gui/state-view/set-state", test_set_state);
   g_test_add_func ("/gui/state-view/render-png", test_render_png);
