@@ -108,9 +108,11 @@ update_session_row (GtkWidget *row,
                                 ms_session_item_get_session (item) ?: "?");
   state = ms_session_item_get_state (item);
   /* "closed" once: an engine's last state is often "closed" itself. */
-  detail_text = g_strdup_printf ("%s%s · %s · %s%s", proto_up,
+  /* The peer: who connected (a user agent's port, or the relaying server). */
+  detail_text = g_strdup_printf ("%s%s · %s · %s · %s%s", proto_up,
                                  ms_session_item_get_tls (item) ? " (TLS)" : "",
                                  ms_session_item_get_user (item) ?: "no user",
+                                 ms_session_item_get_peer (item) ?: "?",
                                  state != NULL ? state : "?",
                                  open || g_strcmp0 (state, "closed") == 0 ? "" : " · closed");
   gtk_label_set_text (GTK_LABEL (title), title_text);

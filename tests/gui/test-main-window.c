@@ -96,6 +96,25 @@ test_sessions (Fixture *fixture,
       /* The lecture trace was recorded to its end: every session closed. */
       g_assert_false (ms_session_item_get_open (item));
     }
+
+  /* What a row says: protocol, user, peer and state. */
+  iterate ();
+  {
+    g_autoptr(MsSessionItem) item = g_list_model_get_item (shown, 0);
+    GtkWidget *row = _ms_main_window_get_session_row (fixture->window,
+                                                      ms_session_item_get_server (item),
+                                                      ms_session_item_get_session (item));
+    GtkWidget *detail;
+    const char *text;
+
+    g_assert_nonnull (row);
+    detail = gtk_widget_get_next_sibling (gtk_widget_get_first_child (row));
+    text = gtk_label_get_text (GTK_LABEL (detail));
+    g_test_message ("row: %s", text);
+    g_assert_true (g_str_has_prefix (text, "SMTP"));
+    g_assert_nonnull (strstr (text, ms_session_item_get_peer (item)));
+    g_assert_nonnull (strstr (text, ms_session_item_get_state (item)));
+  }
 }
 
 static void
