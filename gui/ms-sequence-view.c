@@ -292,6 +292,36 @@ at_bottom (MsSequenceView *self)
          >= gtk_adjustment_get_upper (adj) - 1.0;
 }
 
+/* While following, the lanes of the newest arrow are on screen: when more
+ * lanes than fit (peers of past sessions, devices), the view moves
+ * sideways as little as it takes, so a live server is never off the edge. */
+static double
+follow_sideways (MsSequenceView *self,
+                 int width,
+                 double value)
+{
+  g_autoptr(MsArrowItem) last = NULL;
+  LaneGeometry geo;
+  guint n = self->model != NULL ? n_rows (self) : 0;
+  guint low, high;
+  double left, right;
+
+  if (n == 0)
+    return value;
+  last = g_list_model_get_item (G_LIST_MODEL (self->model), n - 1);
+  low = MIN (ms_arrow_item_get_from_lane (last), ms_arrow_item_get_to_lane (last));
+  high = MAX (ms_arrow_item_get_from_lane (last), ms_arrow_item_get_to_lane (last));
+  lane_geometry (self, width, &geo);
+  /* In content coordinates, with room for the lane names' halves. */
+  left = geo.margin + low * geo.spacing - geo.margin;
+  right = self->gutter_w + geo.margin + high * geo.spacing + geo.margin;
+  if (right - value > width)
+    value = right - width;
+  if (left < value)
+    value = left;
+  return value;
+}
+
 /* Sets the adjustments' bounds from the model and the allocation; keeps the
  * view at the end while following. */
 static void
@@ -316,7 +346,10 @@ update_adjustments (MsSequenceView *self)
   if (self->hadjustment != NULL)
     {
       upper = MAX (content_width (self, width), width);
-      value = CLAMP (gtk_adjustment_get_value (self->hadjustment), 0, upper - width);
+      value = gtk_adjustment_get_value (self->hadjustment);
+      if (self->follow)
+        value = follow_sideways (self, width, value);
+      value = CLAMP (value, 0, upper - width);
       gtk_adjustment_configure (self->hadjustment, value, 0, upper,
                                 self->line_h, width * 0.9, width);
     }
@@ -1240,6 +1273,19 @@ ms_sequence_view_set_selected_seq (MsSequenceView *self,
   self->selected_seq = 0;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_SEQ]);
+}
+
+double
+ms_sequence_view_get_lane_x (MsSequenceView *self,
+                             guint lane)
+{
+  LaneGeometry geo;
+
+  g_return_val_if_fail (MS_IS_SEQUENCE_VIEW (self), 0);
+
+  ensure_metrics (self);
+  lane_geometry (self, gtk_widget_get_width (GTK_WIDGET (self)), &geo);
+  return lane_x (self, &geo, lane);
 }
 
 void

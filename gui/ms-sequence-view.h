@@ -44,6 +44,8 @@ MsArrowItem *ms_sequence_view_get_selected_arrow (MsSequenceView *self);
  * server: ms_sequence_view_set_selected_seq() takes the first arrow with
  * it), scrolled into view; nothing when it is not shown. */
 void ms_sequence_view_select_event (MsSequenceView *self, const char *server, guint64 seq);
+/* The centre of a lane in widget coordinates, scrolled sideways (tests). */
+double ms_sequence_view_get_lane_x (MsSequenceView *self, guint lane);
 
 /* For tests: the index range of the rows laid out for the current scroll
  * position, [first, last). */

@@ -385,6 +385,33 @@ test_selection (void)
   fixture_tear_down (&f);
 }
 
+/* More lanes than fit (imap-move: three peers left of beta.test, zoomed):
+ * while following, the newest arrow's lanes are on screen. */
+static void
+test_follow_sideways (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(MsArrowItem) last = NULL;
+  int gutter;
+  double from_x, to_x;
+
+  fixture_set_up (&f, "imap-move.jsonl", G_MAXUINT);
+  ms_sequence_view_set_zoom (f.view, 3.0);
+  wait_for_layout (&f);
+  drain ();
+  g_assert_true (ms_sequence_view_get_follow (f.view));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_scrollable_get_hadjustment (
+                       GTK_SCROLLABLE (f.view))), >, VIEW_WIDTH);
+  last = g_list_model_get_item (G_LIST_MODEL (f.model), n_arrows (&f) - 1);
+  gutter = ms_sequence_view_get_gutter_width (f.view, NULL);
+  from_x = ms_sequence_view_get_lane_x (f.view, ms_arrow_item_get_from_lane (last));
+  to_x = ms_sequence_view_get_lane_x (f.view, ms_arrow_item_get_to_lane (last));
+  g_test_message ("gutter %d, lanes at %.0f and %.0f", gutter, from_x, to_x);
+  g_assert_cmpfloat (MIN (from_x, to_x), >=, gutter);
+  g_assert_cmpfloat (MAX (from_x, to_x), <=, VIEW_WIDTH);
+  fixture_tear_down (&f);
+}
+
 /* ---- Rendering ---- */
 
 static gboolean
@@ -640,6 +667,7 @@ main (int argc,
     return g_test_run ();
   g_test_add_func ("/gui/sequence-view/layout", test_layout);
   g_test_add_func ("/gui/sequence-view/follow", test_follow);
+  g_test_add_func ("/gui/sequence-view/follow-sideways", test_follow_sideways);
   g_test_add_func ("/gui/sequence-view/selection", test_selection);
   g_test_add_func ("/gui/sequence-view/render-png", test_render_png);
   g_test_add_func ("/gui/sequence-view/tag-column", test_tag_column);
