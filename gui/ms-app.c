@@ -25,6 +25,7 @@ struct _MsApp
   MsWorldOptions *world_options;
   MsTracePort *trace_port;  /* --trace-port: other viewers of this world */
   gboolean show_agents;
+  gboolean options_parsed;    /* the command line parsed (handle_local_options ran) */
   char *trace_file;
   char *attach;               /* HOST:PORT of a trace port */
   char *screenshot;
@@ -66,6 +67,7 @@ ms_app_handle_local_options (GApplication *application,
   MsApp *self = MS_APP (application);
   g_autoptr(GError) error = NULL;
 
+  self->options_parsed = TRUE;
   if (g_variant_dict_contains (options, "version"))
     {
       g_print ("mailscope %s\n", PACKAGE_VERSION);
@@ -95,6 +97,25 @@ ms_app_handle_local_options (GApplication *application,
       return 2;
     }
   return -1;
+}
+
+/* A command line GLib could not parse (an unknown flag, a bad port) ends
+ * with status 2, as mailscope-server's and the app's own usage errors do;
+ * GApplication would say 1. */
+static gboolean
+ms_app_local_command_line (GApplication *application,
+                           char ***arguments,
+                           int *exit_status)
+{
+  MsApp *self = MS_APP (application);
+  gboolean handled;
+
+  handled = G_APPLICATION_CLASS (ms_app_parent_class)->local_command_line (application,
+                                                                           arguments,
+                                                                           exit_status);
+  if (handled && *exit_status == 1 && !self->options_parsed)
+    *exit_status = 2;
+  return handled;
 }
 
 static void
@@ -374,6 +395,7 @@ ms_app_class_init (MsAppClass *klass)
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
   object_class->finalize = ms_app_finalize;
+  app_class->local_command_line = ms_app_local_command_line;
   app_class->handle_local_options = ms_app_handle_local_options;
   app_class->activate = ms_app_activate;
   app_class->shutdown = ms_app_shutdown;
