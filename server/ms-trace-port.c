@@ -28,6 +28,7 @@ typedef struct {
   MsTracePort *port;          /* borrowed; NULL once the port is freed */
   MsConn *conn;
   guint subscription;         /* the bus subscription; 0 before HELLO */
+  gsize snapshot_bytes;       /* snapshot bytes queued that may still be waiting */
 } MsTraceViewer;
 
 G_DEFINE_QUARK (ms-trace-port-error-quark, ms_trace_port_error)
@@ -35,25 +36,37 @@ G_DEFINE_QUARK (ms-trace-port-error-quark, ms_trace_port_error)
 /* ---- output ---- */
 
 /* Queues one line (a JSON object and "\n") unless the viewer already has
- * more than MS_TRACE_PORT_MAX_OUTPUT bytes waiting: a viewer that does not
- * read is closed, so that neither the server blocks nor its memory grows
- * (docs/trace-format.md, "Limits"). */
+ * more than MS_TRACE_PORT_MAX_OUTPUT bytes of events waiting: a viewer that
+ * does not read is closed, so that neither the server blocks nor its memory
+ * grows (docs/trace-format.md, "Limits"). Snapshots do not count against
+ * that bound, up to MS_TRACE_PORT_MAX_SNAPSHOT_OUTPUT of them: a big store's
+ * is larger than the bound all by itself, and every viewer gets one when
+ * another attaches. */
 static void
 viewer_send (MsTraceViewer *viewer,
-             const char *json)
+             const char *json,
+             gboolean snapshot)
 {
   gsize len = strlen (json);
+  gsize pending;
   g_autofree char *line = NULL;
 
   if (ms_conn_is_closed (viewer->conn))
     return;
-  if (ms_conn_get_pending_output (viewer->conn) + len + 1 > MS_TRACE_PORT_MAX_OUTPUT)
+  pending = ms_conn_get_pending_output (viewer->conn);
+  /* What was queued has gone out from the front: the snapshots first. */
+  viewer->snapshot_bytes = MIN (viewer->snapshot_bytes, pending);
+  if (len + 1 > MS_TRACE_PORT_MAX_EVENT_LINE
+      || (snapshot && viewer->snapshot_bytes + len + 1 > MS_TRACE_PORT_MAX_SNAPSHOT_OUTPUT)
+      || (!snapshot && pending - viewer->snapshot_bytes + len + 1 > MS_TRACE_PORT_MAX_OUTPUT))
     {
       g_message ("trace port: viewer %s does not read (over %d bytes waiting); disconnected",
                  ms_conn_get_peer (viewer->conn), MS_TRACE_PORT_MAX_OUTPUT);
       ms_conn_close (viewer->conn);
       return;
     }
+  if (snapshot)
+    viewer->snapshot_bytes += len + 1;
   line = g_strconcat (json, "\n", NULL);
   ms_conn_write (viewer->conn, line, len + 1);
 }
@@ -93,7 +106,7 @@ viewer_send_port_line (MsTraceViewer *viewer,
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json = json_to_string (root, FALSE);
-  viewer_send (viewer, json);
+  viewer_send (viewer, json, FALSE);
 }
 
 static void
@@ -124,7 +137,7 @@ event_cb (const MsEvent *event,
   if (ms_conn_is_closed (viewer->conn))
     return;
   json = ms_event_to_json (event);
-  viewer_send (viewer, json);
+  viewer_send (viewer, json, event->kind == MS_EVENT_SNAPSHOT);
 }
 
 /* ---- commands ---- */

@@ -27,6 +27,11 @@ typedef enum {
 /* A viewer with more than this many bytes of events not yet sent to it is
  * disconnected: it does not read, and we never buffer without bound. */
 #define MS_TRACE_PORT_MAX_OUTPUT (8 * 1024 * 1024)
+/* Snapshots (a large store's is tens of MiB) are queued beyond that bound,
+ * up to this much of them waiting per viewer; a line longer than a reader
+ * takes (docs/trace-format.md: 64 MiB) is never sent. */
+#define MS_TRACE_PORT_MAX_SNAPSHOT_OUTPUT (256u * 1024 * 1024)
+#define MS_TRACE_PORT_MAX_EVENT_LINE (64u * 1024 * 1024)
 /* The longest line a viewer may send (commands are short). */
 #define MS_TRACE_PORT_MAX_LINE 1024
 /* The longest token accepted. */

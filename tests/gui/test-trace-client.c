@@ -234,6 +234,42 @@ assert_same_event (const MsEvent *remote,
   g_assert_cmpstr (remote_json, ==, local_json);
 }
 
+/* A store whose snapshot alone is larger than the port's bound on what may
+ * wait for a viewer (8 MiB): the viewer still gets it whole and stays. */
+static void
+test_attach_big_snapshot (Fixture *f,
+                          gconstpointer data)
+{
+  MsStore *store = ms_server_get_store (step_world_server (f->sw, 0));
+  g_autofree char *subject = g_strnfill (60000, 'x');
+  g_autofree char *json = NULL;
+  MsEvent *snapshot;
+  const guint n_messages = 160;
+
+  g_test_summary ("A snapshot over the 8 MiB bound on waiting events reaches the viewer "
+                  "whole, and the viewer stays attached.");
+  for (guint i = 0; i < n_messages; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *message = g_strdup_printf ("Subject: %u %s\r\n\r\nbody\r\n", i,
+                                                  subject);
+
+      g_assert_true (ms_store_deliver (store, "alice", "INBOX", (const guint8 *) message,
+                                       strlen (message), NULL, 0, NULL, &error));
+      g_assert_no_error (error);
+    }
+  attach (f, NULL);
+  g_assert_no_error (f->connect_error);
+  snapshot = wait_for_event (f->events, 0, MS_EVENT_SNAPSHOT, NULL, NULL);
+  g_assert_cmpint (ms_event_get_int (snapshot, "messages", -1), ==, n_messages);
+  json = ms_event_to_json (snapshot);
+  g_test_message ("snapshot: %zu bytes", strlen (json));
+  g_assert_cmpuint (strlen (json), >, MS_TRACE_PORT_MAX_OUTPUT);
+  step_iterate (200);
+  g_assert_true (ms_trace_client_is_attached (f->client));
+  g_assert_cmpuint (ms_trace_port_get_viewer_count (f->port), ==, 1);
+}
+
 static void
 test_attach_events (Fixture *f,
                     gconstpointer data)
@@ -794,6 +830,7 @@ main (int argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/gui/trace-client/normalize-breakpoint", test_normalize_breakpoint);
   ADD ("attach-events", test_attach_events, NULL);
+  ADD ("attach-big-snapshot", test_attach_big_snapshot, NULL);
   ADD ("step-mode", test_step_mode, NULL);
   ADD ("commands", test_commands, NULL);
   ADD ("tokens", test_tokens, "s3cret-token");
