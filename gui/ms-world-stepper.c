@@ -115,15 +115,12 @@ world_add_breakpoint (MsStepper *stepper,
     return FALSE;
   if (!check_world (self))
     return TRUE;
+  /* Every server takes the same breakpoints: the first to refuse one
+   * refuses it before anything is added. */
   while ((target = next_server (self, NULL, &i)) != NULL)
-    {
-      if (kind == MS_BREAKPOINT_VERB)
-        ms_server_add_breakpoint (target, normal);
-      /* Every server takes the same replies: the first to refuse one
-       * refuses it before anything is added. */
-      else if (!ms_server_add_reply_breakpoint (target, normal))
-        return FALSE;
-    }
+    if (!(kind == MS_BREAKPOINT_VERB ? ms_server_add_breakpoint (target, normal)
+                                     : ms_server_add_reply_breakpoint (target, normal)))
+      return FALSE;
   return TRUE;
 }
 

@@ -1167,12 +1167,20 @@ ms_server_continue (MsServer *server,
   set_step_mode (server, session_id, FALSE, "continue");
 }
 
-void
+gboolean
 ms_server_add_breakpoint (MsServer *server,
                           const char *verb)
 {
-  g_return_if_fail (server != NULL && verb != NULL);
-  g_ptr_array_add (server->breakpoints, g_ascii_strup (verb, -1));
+  g_autofree char *normal = NULL;
+
+  g_return_val_if_fail (server != NULL && verb != NULL, FALSE);
+
+  normal = ms_breakpoint_normalize (MS_BREAKPOINT_VERB, verb);
+  if (normal == NULL)
+    return FALSE;
+  if (!g_ptr_array_find_with_equal_func (server->breakpoints, normal, g_str_equal, NULL))
+    g_ptr_array_add (server->breakpoints, g_steal_pointer (&normal));
+  return TRUE;
 }
 
 gboolean

@@ -108,8 +108,9 @@ gboolean ms_server_step (MsServer *server, const char *session_id);
 void ms_server_continue (MsServer *server, const char *session_id);
 /* A breakpoint on a command verb ("RCPT", "DELE", "FETCH"; matched without
  * regard to case): a session not in step mode that receives such a command
- * enters step mode with it pending. */
-void ms_server_add_breakpoint (MsServer *server, const char *verb);
+ * enters step mode with it pending. FALSE, and nothing added, for anything
+ * but a verb (letters only: ms_breakpoint_normalize()). */
+gboolean ms_server_add_breakpoint (MsServer *server, const char *verb);
 /* A breakpoint on a reply: an SMTP code ("550") or class ("5xx", "4xx"), a
  * POP3 status ("-ERR"), an IMAP tagged status ("NO", "BAD"). When a session
  * sends such a reply it enters step mode, so its next command waits

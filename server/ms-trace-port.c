@@ -11,7 +11,6 @@
 /* The longest session id and breakpoint verb a command may name: ids are
  * "smtp-12345", verbs "AUTHENTICATE"; anything longer is not one. */
 #define MAX_SESSION_ID 64
-#define MAX_VERB 32
 
 struct _MsTracePort {
   MsWorld *world;             /* borrowed */
@@ -257,25 +256,23 @@ cmd_break (MsTracePort *port,
            char **text_r)
 {
   GPtrArray *servers = ms_world_get_servers (port->world);
-  g_autofree char *verb = NULL;
-  gsize len = strlen (args[0]);
+  g_autofree char *verb = g_ascii_strup (args[0], -1);
+  gboolean ok = TRUE;
 
   if (g_ascii_strcasecmp (args[0], "REPLY") == 0)
     {
       *text_r = g_strdup ("usage: BREAK REPLY <code>");
       return FALSE;
     }
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isalpha (args[0][i]))
-      len = 0;
-  if (len == 0 || len > MAX_VERB)
+  /* Every server takes the same verbs: the first to refuse one refuses it
+   * before anything is added. */
+  for (guint i = 0; ok && i < servers->len; i++)
+    ok = ms_server_add_breakpoint (servers->pdata[i], args[0]);
+  if (!ok)
     {
       *text_r = g_strdup ("a breakpoint is a command verb: letters only, like RCPT");
       return FALSE;
     }
-  verb = g_ascii_strup (args[0], -1);
-  for (guint i = 0; i < servers->len; i++)
-    ms_server_add_breakpoint (servers->pdata[i], verb);
   *text_r = g_strdup_printf ("breakpoint on %s", verb);
   return TRUE;
 }

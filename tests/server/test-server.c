@@ -932,7 +932,14 @@ test_reply_breakpoint_parse (void)
     }
   /* Stored once each, normalised: 550 421 5xx 4xx 2xx -ERR NO BAD. */
   g_assert_cmpuint (server->reply_breakpoints->len, ==, 8);
-  ms_server_add_breakpoint (server, "RCPT");
+  /* Verbs: letters only, stored once in upper case. */
+  g_assert_true (ms_server_add_breakpoint (server, "RCPT"));
+  g_assert_true (ms_server_add_breakpoint (server, "rcpt"));
+  g_assert_false (ms_server_add_breakpoint (server, "RC PT"));
+  g_assert_false (ms_server_add_breakpoint (server, "a1"));
+  g_assert_false (ms_server_add_breakpoint (server, ""));
+  g_assert_cmpuint (server->breakpoints->len, ==, 1);
+  g_assert_cmpstr (server->breakpoints->pdata[0], ==, "RCPT");
   ms_server_clear_breakpoints (server);
   g_assert_cmpuint (server->reply_breakpoints->len, ==, 0);
   g_assert_cmpuint (server->breakpoints->len, ==, 0);
