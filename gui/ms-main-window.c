@@ -458,8 +458,12 @@ set_pending (MsMainWindow *self,
              const char *text)
 {
   g_autofree char *key = session_key (server, session);
-  GtkWidget *row = g_hash_table_lookup (self->rows, key);
+  GtkWidget *row;
 
+  /* Every session's close comes here: most had nothing pending. */
+  if (text == NULL && !g_hash_table_contains (self->pending, key))
+    return;
+  row = g_hash_table_lookup (self->rows, key);
   for (guint i = 0; i < self->pending_order->len; i++)
     if (strcmp (self->pending_order->pdata[i], key) == 0)
       {
