@@ -27,3 +27,19 @@ gui_test_init_display (int *argc,
   g_test_add_func (skip_path, gui_test_no_display);
   return FALSE;
 }
+
+/* Runs what the main context has ready, without waiting. */
+static inline void
+gui_test_drain (void)
+{
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* A timeout callback: sets the gboolean `data` points to. */
+static inline gboolean
+gui_test_timed_out (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}

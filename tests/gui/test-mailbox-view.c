@@ -18,20 +18,6 @@
 
 #define WAIT_MS 5000
 
-static void
-drain (void)
-{
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean
-timed_out (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* ---- The mailbox view: rows tied to events ---- */
 
 typedef struct {
@@ -74,7 +60,7 @@ mailbox_set_up (MailboxFixture *f,
   gtk_window_set_default_size (GTK_WINDOW (f->window), 1200, 500);
   gtk_window_set_child (GTK_WINDOW (f->window), GTK_WIDGET (f->view));
   gtk_window_present (GTK_WINDOW (f->window));
-  timeout = g_timeout_add (WAIT_MS, timed_out, &expired);
+  timeout = g_timeout_add (WAIT_MS, gui_test_timed_out, &expired);
   while (!expired && !gtk_widget_get_mapped (GTK_WIDGET (f->view)))
     g_main_context_iteration (NULL, TRUE);
   if (!expired)
@@ -86,7 +72,7 @@ static void
 mailbox_tear_down (MailboxFixture *f)
 {
   gtk_window_destroy (GTK_WINDOW (f->window));
-  drain ();
+  gui_test_drain ();
   g_clear_object (&f->model);
   g_clear_object (&f->trace);
   g_clear_pointer (&f->activated_server, g_free);
@@ -98,10 +84,10 @@ mailbox_settle (MailboxFixture *f)
 {
   for (int i = 0; i < 5; i++)
     {
-      drain ();
+      gui_test_drain ();
       g_usleep (10000);
     }
-  drain ();
+  gui_test_drain ();
 }
 
 /* The cells (boxes of class ms-cell) of every row on screen, in column
@@ -377,7 +363,7 @@ test_mailbox_pop3_marks (void)
     }
   first_cell = g_ptr_array_index ((GPtrArray *) g_hash_table_lookup (rows, GUINT_TO_POINTER (1)),
                                   CELL_UID);
-  timeout = g_timeout_add (WAIT_MS, timed_out, &expired);
+  timeout = g_timeout_add (WAIT_MS, gui_test_timed_out, &expired);
   while (!expired && gtk_widget_has_css_class (first_cell, "ms-changed"))
     g_main_context_iteration (NULL, TRUE);
   if (!expired)
@@ -479,7 +465,7 @@ test_mailbox_live (void)
               g_free (shown_key);
               shown_key = g_steal_pointer (&key);
             }
-          drain ();
+          gui_test_drain ();
           assert_rows_shown (&f, event->server, user, folder, i);
         }
       g_test_message ("%s: %u store events, %u folder moves, %u model swaps", fixtures[x],

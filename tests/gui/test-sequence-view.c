@@ -38,26 +38,12 @@ apply_events (Fixture *f,
     ms_diagram_model_apply (f->model, ms_trace_model_get_event (f->trace, f->n_applied));
 }
 
-static void
-drain (void)
-{
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean
-timed_out (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Iterates the main context until the view is mapped and laid out. */
 static void
 wait_for_layout (Fixture *f)
 {
   gboolean expired = FALSE;
-  guint timeout = g_timeout_add (WAIT_MS, timed_out, &expired);
+  guint timeout = g_timeout_add (WAIT_MS, gui_test_timed_out, &expired);
 
   while (!expired
          && (!gtk_widget_get_mapped (GTK_WIDGET (f->view))
@@ -66,7 +52,7 @@ wait_for_layout (Fixture *f)
   if (!expired)
     g_source_remove (timeout);
   g_assert_false (expired);
-  drain ();
+  gui_test_drain ();
 }
 
 /* The view alone in a window of a fixed size (no scrolled window, so the
@@ -97,7 +83,7 @@ static void
 fixture_tear_down (Fixture *f)
 {
   gtk_window_destroy (GTK_WINDOW (f->window));
-  drain ();
+  gui_test_drain ();
   g_clear_object (&f->model);
   g_clear_object (&f->trace);
 }
@@ -133,7 +119,7 @@ scroll_to (Fixture *f,
            double value)
 {
   gtk_adjustment_set_value (f->vadj, value);
-  drain ();
+  gui_test_drain ();
 }
 
 static void
@@ -257,7 +243,7 @@ test_follow (void)
   fixture_set_up (&f, "lecture.jsonl", 0);
   n_events = ms_trace_model_get_n_events (f.trace);
   apply_events (&f, n_events / 2);
-  drain ();
+  gui_test_drain ();
   g_assert_true (ms_sequence_view_get_follow (f.view));
   ms_sequence_view_get_visible_rows (f.view, &first, &last);
   g_assert_cmpuint (last, ==, n_arrows (&f));
@@ -267,7 +253,7 @@ test_follow (void)
   g_assert_false (ms_sequence_view_get_follow (f.view));
   before = n_arrows (&f);
   apply_events (&f, n_events * 3 / 4);
-  drain ();
+  gui_test_drain ();
   g_assert_cmpuint (n_arrows (&f), >, before);
   g_assert_cmpfloat (gtk_adjustment_get_value (f.vadj), ==, 0);
   ms_sequence_view_get_visible_rows (f.view, &first, &last);
@@ -276,7 +262,7 @@ test_follow (void)
   /* Following again: the rest arrives and the view stays at the end. */
   ms_sequence_view_set_follow (f.view, TRUE);
   apply_events (&f, n_events);
-  drain ();
+  gui_test_drain ();
   ms_sequence_view_get_visible_rows (f.view, &first, &last);
   g_assert_cmpuint (last, ==, n_arrows (&f));
   value = gtk_adjustment_get_value (f.vadj);
@@ -398,7 +384,7 @@ test_follow_sideways (void)
   fixture_set_up (&f, "imap-move.jsonl", G_MAXUINT);
   ms_sequence_view_set_zoom (f.view, 3.0);
   wait_for_layout (&f);
-  drain ();
+  gui_test_drain ();
   g_assert_true (ms_sequence_view_get_follow (f.view));
   g_assert_cmpfloat (gtk_adjustment_get_upper (gtk_scrollable_get_hadjustment (
                        GTK_SCROLLABLE (f.view))), >, VIEW_WIDTH);
@@ -429,7 +415,7 @@ wait_for_frames (Fixture *f)
 {
   guint frames = 0;
   gboolean expired = FALSE;
-  guint timeout = g_timeout_add (WAIT_MS, timed_out, &expired);
+  guint timeout = g_timeout_add (WAIT_MS, gui_test_timed_out, &expired);
   guint tick = gtk_widget_add_tick_callback (GTK_WIDGET (f->view), count_frame, &frames, NULL);
 
   while (!expired && frames < 2)
@@ -506,7 +492,7 @@ test_render_png (void)
   scroll_to (&f, 0);
   seq = seq_at (&f, 5);
   ms_sequence_view_set_selected_seq (f.view, seq);
-  drain ();
+  gui_test_drain ();
 
   texture = render_view (&f);
   g_assert_nonnull (texture);
@@ -632,7 +618,7 @@ test_tag_column (void)
       g_autofree char *rule = g_strdup_printf ("sequenceview { font-size: %s; }", sizes[s]);
 
       gtk_css_provider_load_from_data (css, rule, -1);
-      drain ();
+      gui_test_drain ();
       for (gsize z = 0; z < G_N_ELEMENTS (zooms); z++)
         {
           int gutter, chip, widest = 0;

@@ -47,20 +47,6 @@ typedef struct {
 } Fixture;
 
 static void
-drain (void)
-{
-  while (g_main_context_pending (NULL))
-    g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean
-timed_out (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
 fixture_set_up (Fixture *f,
                 const char *proto)
 {
@@ -76,7 +62,7 @@ fixture_set_up (Fixture *f,
   gtk_window_set_child (GTK_WINDOW (f->window), GTK_WIDGET (f->view));
   gtk_window_present (GTK_WINDOW (f->window));
 
-  timeout = g_timeout_add (WAIT_MS, timed_out, &expired);
+  timeout = g_timeout_add (WAIT_MS, gui_test_timed_out, &expired);
   while (!expired
          && (!gtk_widget_get_mapped (GTK_WIDGET (f->view))
              || gtk_widget_get_height (GTK_WIDGET (f->view)) == 0))
@@ -84,14 +70,14 @@ fixture_set_up (Fixture *f,
   if (!expired)
     g_source_remove (timeout);
   g_assert_false (expired);
-  drain ();
+  gui_test_drain ();
 }
 
 static void
 fixture_tear_down (Fixture *f)
 {
   gtk_window_destroy (GTK_WINDOW (f->window));
-  drain ();
+  gui_test_drain ();
 }
 
 static gboolean
@@ -211,7 +197,7 @@ render_view (Fixture *f)
   GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
   guint frames = 0;
   gboolean expired = FALSE;
-  guint timeout = g_timeout_add (WAIT_MS, timed_out, &expired);
+  guint timeout = g_timeout_add (WAIT_MS, gui_test_timed_out, &expired);
   guint tick = gtk_widget_add_tick_callback (widget, count_frame, &frames, NULL);
 
   /* Let the frame clock paint twice, so what is rendered is up to date. */
