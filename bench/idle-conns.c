@@ -3,13 +3,11 @@
 
 #include "config.h"
 
-/* SOCK_NONBLOCK, MSG_MORE, getaddrinfo and sigaction are POSIX or Linux,
- * hidden by -std=c17 unless asked for. */
+/* MSG_NOSIGNAL, freeaddrinfo() and sigaction are POSIX or Linux, hidden
+ * by -std=c17 unless asked for. */
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +15,8 @@
 #include <unistd.h>
 
 #include <glib.h>
+
+#include "bench-net.h"
 
 /* idle-conns: opens K connections to a server, reads each greeting, then
  * holds them open doing nothing, so that a script can measure what an idle
@@ -75,37 +75,6 @@ stop_signal_handler (int signal_number)
   stop_requested = 1;
 }
 
-/* "HOST:PORT", "[V6ADDR]:PORT". */
-static struct addrinfo *
-resolve_server (const char *text,
-                GError **error)
-{
-  g_autofree char *host = NULL;
-  const char *colon = strrchr (text, ':');
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-  struct addrinfo *result = NULL;
-  int rc;
-
-  if (colon == NULL || colon == text || colon[1] == '\0')
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--server needs HOST:PORT, not \"%s\"", text);
-      return NULL;
-    }
-  if (text[0] == '[' && colon[-1] == ']')
-    host = g_strndup (text + 1, colon - text - 2);
-  else
-    host = g_strndup (text, colon - text);
-  rc = getaddrinfo (host, colon + 1, &hints, &result);
-  if (rc != 0)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "Cannot resolve %s: %s", text, gai_strerror (rc));
-      return NULL;
-    }
-  return result;
-}
-
 static void
 conn_close (Conn *conn)
 {
@@ -119,17 +88,12 @@ static gboolean
 conn_open (Conn *conn,
            const struct addrinfo *address)
 {
-  conn->fd = socket (address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                     address->ai_protocol);
+  const char *failed_call;
+
+  conn->fd = bench_connect_start (address, FALSE, &failed_call);
   if (conn->fd < 0)
     {
-      g_printerr ("idle-conns: socket: %s\n", g_strerror (errno));
-      conn->state = CONN_STATE_CLOSED;
-      return FALSE;
-    }
-  if (connect (conn->fd, address->ai_addr, address->ai_addrlen) < 0 && errno != EINPROGRESS)
-    {
-      g_printerr ("idle-conns: connect: %s\n", g_strerror (errno));
+      g_printerr ("idle-conns: %s: %s\n", failed_call, g_strerror (errno));
       conn_close (conn);
       return FALSE;
     }
@@ -246,12 +210,10 @@ conn_read (Conn *conn)
       gboolean waiting = conn_waiting (conn);
       char *buffer = waiting ? conn->in + conn->in_len : scratch;
       gsize room = waiting ? sizeof conn->in - conn->in_len : sizeof scratch;
-      gssize n = recv (conn->fd, buffer, room, 0);
+      gssize n = bench_recv (conn->fd, buffer, room);
       gsize start = 0;
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      if (n == BENCH_RECV_AGAIN)
         return;
       if (n <= 0)
         {
@@ -300,11 +262,8 @@ conn_read (Conn *conn)
 static void
 conn_finish_connect (Conn *conn)
 {
-  int error = 0;
-  socklen_t len = sizeof error;
+  int error = bench_connect_result (conn->fd);
 
-  if (getsockopt (conn->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
-    error = errno;
   if (error != 0)
     {
       g_printerr ("idle-conns: connect: %s\n", g_strerror (error));
@@ -388,37 +347,23 @@ static char **
 expand_users (const char *text,
               GError **error)
 {
-  const char *dots = strstr (text, "..");
-  gsize digits, prefix_len;
+  g_autofree char *prefix = NULL;
   guint first, last;
-  GPtrArray *users;
 
-  if (dots == NULL)
+  if (strstr (text, "..") == NULL)
     {
       char **one = g_new0 (char *, 2);
 
       one[0] = g_strdup (text);
       return one;
     }
-  prefix_len = dots - text;
-  digits = prefix_len;
-  while (digits > 0 && g_ascii_isdigit (text[digits - 1]))
-    digits--;
-  if (digits == prefix_len || prefix_len - digits > 6 || strncmp (text, dots + 2, digits) != 0 ||
-      dots[2 + digits] == '\0' || strlen (dots + 2 + digits) > 6 ||
-      strspn (dots + 2 + digits, "0123456789") != strlen (dots + 2 + digits))
+  if (!bench_parse_user_range (text, &prefix, &first, &last))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    "--login needs USER or PREFIX<first>..PREFIX<last>, not \"%s\"", text);
       return NULL;
     }
-  first = (guint) g_ascii_strtoull (text + digits, NULL, 10);
-  last = (guint) g_ascii_strtoull (dots + 2 + digits, NULL, 10);
-  users = g_ptr_array_new ();
-  for (guint i = first; i <= last; i++)
-    g_ptr_array_add (users, g_strdup_printf ("%.*s%u", (int) digits, text, i));
-  g_ptr_array_add (users, NULL);
-  return (char **) g_ptr_array_free (users, FALSE);
+  return bench_user_names (prefix, first, last >= first ? last - first + 1 : 0);
 }
 
 /* Nothing that would need escaping in a quoted string (RFC 3501 section
@@ -526,7 +471,7 @@ main (int argc,
           return 2;
         }
     }
-  address = resolve_server (server, &error);
+  address = bench_resolve_server (server, &error);
   if (address == NULL)
     {
       g_printerr ("idle-conns: %s\n", error->message);

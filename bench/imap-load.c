@@ -3,27 +3,23 @@
 
 #include "config.h"
 
-/* SOCK_NONBLOCK, getaddrinfo and friends are POSIX or Linux, hidden by
- * -std=c17 unless asked for. */
+/* utimensat() and freeaddrinfo() are POSIX, hidden by -std=c17 unless
+ * asked for. */
 #define _GNU_SOURCE
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
+
+#include "bench-net.h"
 
 /* imap-load: an IMAP4rev1 (RFC 3501) load generator for benchmarks.
  *
@@ -144,10 +140,10 @@ typedef enum {
 typedef struct _Load Load;
 
 typedef struct {
+  BenchConn net;                /* first: the socket, its output */
   Load *load;                   /* borrowed */
   guint index;
   char *user;
-  int fd;
   guint connection;             /* counts connects: a new one may reuse the fd number */
   ClientState state;
   GRand *rand;
@@ -158,8 +154,6 @@ typedef struct {
   guint64 literal_left;         /* octets of a literal still to come */
   guint line_literals;          /* literals in this response line */
   GString *literal;             /* the start of the line's first literal */
-  GString *out;
-  gsize out_sent;
 
   guint plan_pos;               /* in load->plan */
   Op op;
@@ -226,64 +220,23 @@ static void client_fail (Client *client, const char *format, ...) G_GNUC_PRINTF 
 static void client_check_failed (Client *client, const char *format, ...) G_GNUC_PRINTF (2, 3);
 static void client_connect (Client *client);
 
-/* "HOST:PORT", "[V6ADDR]:PORT". Resolves once, before the clock starts. */
-static struct addrinfo *
-resolve_server (const char *text,
-                GError **error)
-{
-  g_autofree char *host = NULL;
-  const char *colon = strrchr (text, ':');
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-  struct addrinfo *result = NULL;
-  int rc;
-
-  if (colon == NULL || colon == text || colon[1] == '\0')
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--server needs HOST:PORT, not \"%s\"", text);
-      return NULL;
-    }
-  if (text[0] == '[' && colon[-1] == ']')
-    host = g_strndup (text + 1, colon - text - 2);
-  else
-    host = g_strndup (text, colon - text);
-  rc = getaddrinfo (host, colon + 1, &hints, &result);
-  if (rc != 0)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "Cannot resolve %s: %s", text, gai_strerror (rc));
-      return NULL;
-    }
-  return result;
-}
-
 /* "bench1..bench20": one user per client, in order. */
 static char **
 expand_user_range (const char *range,
                    guint n_clients,
                    GError **error)
 {
-  const char *dots = strstr (range, "..");
-  g_autofree char *first = NULL;
-  gsize digits;
+  g_autofree char *prefix = NULL;
   guint first_number, last_number;
-  char **users;
 
-  if (dots == NULL)
-    goto bad;
-  first = g_strndup (range, dots - range);
-  digits = strlen (first);
-  while (digits > 0 && g_ascii_isdigit (first[digits - 1]))
-    digits--;
-  if (digits == strlen (first) || strlen (first) - digits > 6 ||
-      strncmp (first, dots + 2, digits) != 0 || dots[2 + digits] == '\0' ||
-      strspn (dots + 2 + digits, "0123456789") != strlen (dots + 2 + digits) ||
-      strlen (dots + 2 + digits) > 6)
-    goto bad;
-  first_number = (guint) g_ascii_strtoull (first + digits, NULL, 10);
-  last_number = (guint) g_ascii_strtoull (dots + 2 + digits, NULL, 10);
-  if (last_number < first_number)
-    goto bad;
+  if (!bench_parse_user_range (range, &prefix, &first_number, &last_number) ||
+      last_number < first_number)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--users-from needs PREFIX<first>..PREFIX<last> (bench1..bench20), not \"%s\"",
+                   range);
+      return NULL;
+    }
   /* One mailbox per client: with two on one user, each would see the
    * other's STOREs and the counts this program checks would move. */
   if (last_number - first_number + 1 < n_clients)
@@ -293,16 +246,7 @@ expand_user_range (const char *range,
                    range, last_number - first_number + 1, n_clients);
       return NULL;
     }
-  users = g_new0 (char *, n_clients + 1);
-  for (guint i = 0; i < n_clients; i++)
-    users[i] = g_strdup_printf ("%.*s%u", (int) digits, first, first_number + i);
-  return users;
-
-bad:
-  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-               "--users-from needs PREFIX<first>..PREFIX<last> (bench1..bench20), not \"%s\"",
-               range);
-  return NULL;
+  return bench_user_names (prefix, first_number, n_clients);
 }
 
 /* RFC 3501 section 4.3: a quoted string escapes '"' and '\'. The options
@@ -331,11 +275,11 @@ is_quotable (const char *text)
 }
 
 static void
-client_close (Client *client)
+client_close (gpointer conn)
 {
-  if (client->fd >= 0)
-    close (client->fd);
-  client->fd = -1;
+  Client *client = conn;
+
+  bench_conn_close (&client->net);
   client->state = CLIENT_STATE_CLOSED;
 }
 
@@ -443,7 +387,7 @@ client_send_step (Client *client)
 {
   Load *load = client->load;
   Step step = load->plan[client->plan_pos];
-  GString *out = client->out;
+  GString *out = client->net.out;
 
   client->op = step_ops[step];
   g_snprintf (client->tag, sizeof client->tag, "a%04u", ++client->tag_counter % 10000);
@@ -515,7 +459,7 @@ client_send_step (Client *client)
     }
   if (load->verbose)
     g_printerr ("imap-load: client %u -> %s\n", client->index,
-                out->str + client->out_sent);
+                out->str + client->net.out_sent);
   g_string_append (out, "\r\n");
   client->state = CLIENT_STATE_COMMAND;
   client->sent_us = g_get_monotonic_time ();
@@ -932,14 +876,15 @@ client_process_input (Client *client)
 }
 
 static void
-client_read (Client *client)
+client_read (gpointer conn)
 {
+  Client *client = conn;
   guint connection = client->connection;
 
   for (;;)
     {
-      gssize n = recv (client->fd, client->in + client->in_len,
-                       sizeof client->in - client->in_len, 0);
+      gssize n = bench_recv (client->net.fd, client->in + client->in_len,
+                             sizeof client->in - client->in_len);
 
       if (n > 0)
         {
@@ -949,9 +894,7 @@ client_read (Client *client)
             return;
           continue;
         }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      if (n == BENCH_RECV_AGAIN)
         return;
       if (n == 0)
         client_fail (client, "the server closed the connection");
@@ -961,171 +904,72 @@ client_read (Client *client)
     }
 }
 
-static gboolean
-client_wants_write (Client *client)
+static void
+client_fail_cb (gpointer conn,
+                const char *reason)
 {
-  return client->state == CLIENT_STATE_CONNECTING || client->out_sent < client->out->len;
+  client_fail (conn, "%s", reason);
 }
 
 static void
-client_write (Client *client)
+client_connected (gpointer conn)
 {
-  while (client->out_sent < client->out->len)
-    {
-      gssize n = send (client->fd, client->out->str + client->out_sent,
-                       client->out->len - client->out_sent, MSG_NOSIGNAL);
-
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-          client_fail (client, "send: %s", g_strerror (errno));
-          return;
-        }
-      client->out_sent += n;
-    }
-  g_string_truncate (client->out, 0);
-  client->out_sent = 0;
-}
-
-static void
-client_finish_connect (Client *client)
-{
-  int error = 0;
-  socklen_t len = sizeof error;
-
-  if (getsockopt (client->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
-    error = errno;
-  if (error != 0)
-    {
-      client_fail (client, "connect: %s", g_strerror (error));
-      return;
-    }
-  client->state = CLIENT_STATE_GREETING;
+  ((Client *) conn)->state = CLIENT_STATE_GREETING;
 }
 
 /* A new connection for the next loop. */
 static void
 client_connect (Client *client)
 {
-  const struct addrinfo *address = client->load->address;
-  int one = 1;
+  const char *failed_call;
 
   client->connection++;
-  g_string_truncate (client->out, 0);
-  client->out_sent = 0;
+  g_string_truncate (client->net.out, 0);
+  client->net.out_sent = 0;
   client->in_len = 0;
   g_string_truncate (client->line, 0);
   client->literal_left = 0;
   client->line_literals = 0;
   client->connect_us = g_get_monotonic_time ();
-  client->fd = socket (address->ai_family,
-                       address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                       address->ai_protocol);
-  if (client->fd < 0)
+  if (!bench_conn_open (&client->net, client->load->address, TRUE, &failed_call))
     {
-      client_fail (client, "socket: %s", g_strerror (errno));
-      return;
-    }
-  /* Lock-step commands are small writes waiting on a reply: Nagle would
-   * add delay that is not the server's. */
-  setsockopt (client->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect (client->fd, address->ai_addr, address->ai_addrlen) < 0 && errno != EINPROGRESS)
-    {
-      client_fail (client, "connect: %s", g_strerror (errno));
+      client_fail (client, "%s: %s", failed_call, g_strerror (errno));
       return;
     }
   client->state = CLIENT_STATE_CONNECTING;
 }
 
-static int
-compare_gint64 (gconstpointer a,
-                gconstpointer b)
+static const BenchConnClass client_class = {
+  .fail = client_fail_cb,
+  .connected = client_connected,
+  .read = client_read,
+  .close = client_close,
+};
+
+static void
+report_timeout (gpointer user_data)
 {
-  gint64 x = *(const gint64 *) a;
-  gint64 y = *(const gint64 *) b;
+  Load *load = user_data;
 
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted values, in milliseconds. */
-static double
-percentile_ms (GArray *sorted,
-               double fraction)
-{
-  gsize rank;
-
-  if (sorted->len == 0)
-    return 0.0;
-  rank = (gsize) (fraction * sorted->len + 0.999999);
-  rank = CLAMP (rank, 1, sorted->len);
-  return g_array_index (sorted, gint64, rank - 1) / 1000.0;
+  g_printerr ("imap-load: timed out after %u s\n", load->duration_s + load->timeout_s);
 }
 
 static void
 run (Load *load)
 {
-  g_autofree struct pollfd *fds = g_new0 (struct pollfd, load->n_clients);
-  g_autofree Client **polled = g_new0 (Client *, load->n_clients);
-  gint64 deadline = load->start_us +
-                    (gint64) (load->duration_s + load->timeout_s) * G_USEC_PER_SEC;
+  const BenchLoop loop = {
+    .program = "imap-load",
+    .klass = &client_class,
+    .conns = load->clients,
+    .stride = sizeof (Client),
+    .n_conns = load->n_clients,
+    .deadline_us = load->start_us +
+                   (gint64) (load->duration_s + load->timeout_s) * G_USEC_PER_SEC,
+    .report_timeout = report_timeout,
+    .user_data = load,
+  };
 
-  for (;;)
-    {
-      gint64 now = g_get_monotonic_time ();
-      guint n = 0;
-      int rc;
-
-      for (guint i = 0; i < load->n_clients; i++)
-        {
-          Client *client = &load->clients[i];
-
-          if (client->state == CLIENT_STATE_CLOSED)
-            continue;
-          fds[n].fd = client->fd;
-          fds[n].events = POLLIN | (client_wants_write (client) ? POLLOUT : 0);
-          fds[n].revents = 0;
-          polled[n++] = client;
-        }
-      if (n == 0)
-        break;
-      if (now >= deadline)
-        {
-          g_printerr ("imap-load: timed out after %u s\n", load->duration_s + load->timeout_s);
-          for (guint i = 0; i < n; i++)
-            client_fail (polled[i], "timed out");
-          break;
-        }
-
-      rc = poll (fds, n, (int) MIN ((deadline - now) / 1000 + 1, 1000));
-      if (rc < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          g_printerr ("imap-load: poll: %s\n", g_strerror (errno));
-          break;
-        }
-
-      for (guint i = 0; i < n; i++)
-        {
-          Client *client = polled[i];
-
-          if (fds[i].revents == 0)
-            continue;
-          if (client->state == CLIENT_STATE_CONNECTING)
-            {
-              client_finish_connect (client);
-              if (client->state == CLIENT_STATE_CLOSED)
-                continue;
-            }
-          if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-            client_read (client);
-          if (client->state != CLIENT_STATE_CLOSED && client_wants_write (client))
-            client_write (client);
-        }
-    }
+  bench_run_loop (&loop);
   load->end_us = g_get_monotonic_time ();
 }
 
@@ -1142,13 +986,13 @@ count_errors (Load *load)
 static void
 print_results (Load *load)
 {
-  struct rusage usage;
+  double user_s, system_s;
   double seconds = (load->end_us - load->start_us) / (double) G_USEC_PER_SEC;
   double ops_rate = seconds > 0 ? load->commands / seconds : 0.0;
   double loops_rate = seconds > 0 ? load->loops / seconds : 0.0;
   g_autoptr(GString) result = g_string_new ("RESULT");
 
-  getrusage (RUSAGE_SELF, &usage);
+  bench_own_cpu (&user_s, &system_s);
   printf ("imap-load: %s, %u clients, mix %s, %s\n", load->server, load->n_clients, load->mix,
           load->shared_mailbox ? "one shared mailbox" : "a mailbox per client");
   printf ("  %u loops, %u commands in %.3f s: %.1f commands/s, %.2f loops/s"
@@ -1166,10 +1010,10 @@ print_results (Load *load)
 
       if (latencies->len == 0 && load->refused[op] == 0)
         continue;
-      g_array_sort (latencies, compare_gint64);
-      p50 = percentile_ms (latencies, 0.50);
-      p99 = percentile_ms (latencies, 0.99);
-      max = percentile_ms (latencies, 1.0);
+      bench_sort_us (latencies);
+      p50 = bench_percentile_ms (latencies, 0.50);
+      p99 = bench_percentile_ms (latencies, 0.99);
+      max = bench_percentile_ms (latencies, 1.0);
       printf ("  %-14s %8u %9.1f %9.3f %9.3f %9.3f %7u\n", op_names[op], latencies->len,
               seconds > 0 ? latencies->len / seconds : 0.0, p50, p99, max, load->refused[op]);
       g_string_append_printf (result, " %s_n=%u %s_p50_ms=%.3f %s_p99_ms=%.3f %s_max_ms=%.3f",
@@ -1182,9 +1026,7 @@ print_results (Load *load)
   printf ("  errors: %u NO/BAD, %u wrong responses, %u of %u clients failed\n",
           count_errors (load) - load->check_failures - load->failed_clients,
           load->check_failures, load->failed_clients, load->n_clients);
-  printf ("  own CPU: user %.2f s, system %.2f s\n",
-          usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6,
-          usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6);
+  printf ("  own CPU: user %.2f s, system %.2f s\n", user_s, system_s);
   g_string_append_printf (result, " errors=%u wrong_responses=%u failed_clients=%u clients=%u",
                           count_errors (load), load->check_failures, load->failed_clients,
                           load->n_clients);
@@ -1302,40 +1144,6 @@ make_message (GRand *rand,
   return message;
 }
 
-static gboolean
-write_file (const char *path,
-            const char *data,
-            gsize len,
-            GError **error)
-{
-  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  gsize done = 0;
-
-  if (fd < 0)
-    goto fail;
-  while (done < len)
-    {
-      gssize n = write (fd, data + done, len - done);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          close (fd);
-          goto fail;
-        }
-      done += n;
-    }
-  if (close (fd) < 0)
-    goto fail;
-  return TRUE;
-
-fail:
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-               "Cannot write %s: %s", path, g_strerror (errno));
-  return FALSE;
-}
-
 /* The Maildir flags of message `number` (letters in ASCII order): a
  * mailbox that has been read for a while. One in five is unseen (those are
  * what the load STOREs \Seen on and off), a few are flagged or answered. */
@@ -1364,22 +1172,12 @@ fill_maildir (const char *dir,
               gboolean lf,
               GError **error)
 {
-  static const char *const subdirs[] = { "tmp", "new", "cur" };
   g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   gint64 seconds = g_date_time_to_unix (now);
 
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
-    {
-      g_autofree char *path = g_build_filename (dir, subdirs[i], NULL);
-
-      if (g_mkdir_with_parents (path, 0700) < 0)
-        {
-          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                       "Cannot make %s: %s", path, g_strerror (errno));
-          return FALSE;
-        }
-    }
+  if (!bench_make_maildir (dir, error))
+    return FALSE;
 
   for (guint number = 1; number <= count; number++)
     {
@@ -1394,7 +1192,7 @@ fill_maildir (const char *dir,
       g_autofree char *cur_path = g_build_filename (dir, "cur", cur_name, NULL);
       struct timespec times[2] = { { .tv_sec = when }, { .tv_sec = when } };
 
-      if (!write_file (tmp_path, message->str, message->len, error))
+      if (!bench_write_file (tmp_path, message->str, message->len, error))
         return FALSE;
       if (utimensat (AT_FDCWD, tmp_path, times, 0) < 0 || g_rename (tmp_path, cur_path) < 0)
         {
@@ -1415,7 +1213,7 @@ load_free_clients (Load *load)
       Client *client = &load->clients[i];
 
       client_close (client);
-      g_string_free (client->out, TRUE);
+      g_string_free (client->net.out, TRUE);
       g_string_free (client->line, TRUE);
       g_string_free (client->literal, TRUE);
       g_free (client->seen_in_range);
@@ -1575,7 +1373,7 @@ main (int argc,
         }
     }
 
-  load.address = resolve_server (load.server, &error);
+  load.address = bench_resolve_server (load.server, &error);
   if (load.address == NULL)
     {
       g_printerr ("imap-load: %s\n", error->message);
@@ -1593,10 +1391,10 @@ main (int argc,
       client->load = &load;
       client->index = i;
       client->user = g_strdup (users != NULL ? users[i] : load.user);
-      client->fd = -1;
+      client->net.fd = -1;
       client->state = CLIENT_STATE_CLOSED;
       client->rand = g_rand_new_with_seed (load.seed + i);
-      client->out = g_string_sized_new (256);
+      client->net.out = g_string_sized_new (256);
       client->line = g_string_sized_new (1024);
       client->literal = g_string_sized_new (MAX_LITERAL_KEPT);
       client->seen_in_range = g_new0 (guint8, load.fetch_count);

@@ -3,26 +3,19 @@
 
 #include "config.h"
 
-/* SOCK_NONBLOCK, getaddrinfo and friends are POSIX or Linux, hidden by
- * -std=c17 unless asked for. */
+/* freeaddrinfo() is POSIX, hidden by -std=c17 unless asked for. */
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
+
+#include "bench-net.h"
 
 /* pop3-load: a POP3 download load generator for benchmarks.
  *
@@ -92,16 +85,14 @@ typedef enum {
 typedef struct _Load Load;
 
 typedef struct {
+  BenchConn net;                /* first: the socket, its output */
   Load *load;                   /* borrowed */
   guint index;
   char *user;
-  int fd;
   SessionState state;
   ResponsePart part;
   char in[INPUT_BUFFER_SIZE];
   gsize in_len;
-  GString *out;
-  gsize out_sent;
 
   gint64 connect_us;
   guint stat_count;
@@ -149,80 +140,23 @@ struct _Load {
 static void session_fail (Session *session, const char *format, ...) G_GNUC_PRINTF (2, 3);
 static void session_error (Session *session, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
-/* "HOST:PORT", "[V6ADDR]:PORT". Resolves once, before the clock starts. */
-static struct addrinfo *
-resolve_server (const char *text,
-                GError **error)
-{
-  g_autofree char *host = NULL;
-  const char *port;
-  const char *colon = strrchr (text, ':');
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-  struct addrinfo *result = NULL;
-  int rc;
-
-  if (colon == NULL || colon == text || colon[1] == '\0')
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--server needs HOST:PORT, not \"%s\"", text);
-      return NULL;
-    }
-  if (text[0] == '[' && colon[-1] == ']')
-    host = g_strndup (text + 1, colon - text - 2);
-  else
-    host = g_strndup (text, colon - text);
-  port = colon + 1;
-
-  rc = getaddrinfo (host, port, &hints, &result);
-  if (rc != 0)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "Cannot resolve %s: %s", text, gai_strerror (rc));
-      return NULL;
-    }
-  return result;
-}
-
-/* Splits "bench12" into "bench" and 12. FALSE without trailing digits. */
-static gboolean
-split_numbered_name (const char *name,
-                     char **prefix_r,
-                     guint *number_r)
-{
-  gsize len = strlen (name);
-  gsize digits = len;
-  guint64 number;
-
-  while (digits > 0 && g_ascii_isdigit (name[digits - 1]))
-    digits--;
-  if (digits == len || len - digits > 6)
-    return FALSE;
-  number = g_ascii_strtoull (name + digits, NULL, 10);
-  *prefix_r = g_strndup (name, digits);
-  *number_r = (guint) number;
-  return TRUE;
-}
-
 /* "bench1..bench10": one user per session, in order. */
 static char **
 expand_user_range (const char *range,
                    guint sessions,
                    GError **error)
 {
-  const char *dots = strstr (range, "..");
-  g_autofree char *first = NULL;
-  g_autofree char *first_prefix = NULL;
-  g_autofree char *last_prefix = NULL;
+  g_autofree char *prefix = NULL;
   guint first_number, last_number;
-  char **users;
 
-  if (dots == NULL)
-    goto bad;
-  first = g_strndup (range, dots - range);
-  if (!split_numbered_name (first, &first_prefix, &first_number) ||
-      !split_numbered_name (dots + 2, &last_prefix, &last_number) ||
-      !g_str_equal (first_prefix, last_prefix) || last_number < first_number)
-    goto bad;
+  if (!bench_parse_user_range (range, &prefix, &first_number, &last_number) ||
+      last_number < first_number)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--users-from needs PREFIX<first>..PREFIX<last> (bench1..bench10), not \"%s\"",
+                   range);
+      return NULL;
+    }
   /* RFC 1939 section 8: a server may (and most do) lock the maildrop, so
    * two sessions on one user would fail or wait: refuse before starting. */
   if (last_number - first_number + 1 < sessions)
@@ -232,24 +166,15 @@ expand_user_range (const char *range,
                    range, last_number - first_number + 1, sessions);
       return NULL;
     }
-  users = g_new0 (char *, sessions + 1);
-  for (guint i = 0; i < sessions; i++)
-    users[i] = g_strdup_printf ("%s%u", first_prefix, first_number + i);
-  return users;
-
-bad:
-  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-               "--users-from needs PREFIX<first>..PREFIX<last> (bench1..bench10), not \"%s\"",
-               range);
-  return NULL;
+  return bench_user_names (prefix, first_number, sessions);
 }
 
 static void
-session_close (Session *session)
+session_close (gpointer conn)
 {
-  if (session->fd >= 0)
-    close (session->fd);
-  session->fd = -1;
+  Session *session = conn;
+
+  bench_conn_close (&session->net);
   session->state = SESSION_STATE_CLOSED;
 }
 
@@ -297,8 +222,8 @@ session_send (Session *session,
               SessionState next_state,
               const char *line)
 {
-  g_string_append (session->out, line);
-  g_string_append (session->out, "\r\n");
+  g_string_append (session->net.out, line);
+  g_string_append (session->net.out, "\r\n");
   session->state = next_state;
   session->part = RESPONSE_STATUS;
 }
@@ -609,12 +534,14 @@ session_process_input (Session *session)
 }
 
 static void
-session_read (Session *session)
+session_read (gpointer conn)
 {
+  Session *session = conn;
+
   for (;;)
     {
-      gssize n = recv (session->fd, session->in + session->in_len,
-                       sizeof session->in - session->in_len, 0);
+      gssize n = bench_recv (session->net.fd, session->in + session->in_len,
+                             sizeof session->in - session->in_len);
 
       if (n > 0)
         {
@@ -624,9 +551,7 @@ session_read (Session *session)
             return;
           continue;
         }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      if (n == BENCH_RECV_AGAIN)
         return;
       if (n == 0 && session->state == SESSION_STATE_RETR)
         session_fail (session, "the server closed the connection in RETR %u after %"
@@ -640,48 +565,18 @@ session_read (Session *session)
     }
 }
 
-static gboolean
-session_wants_write (Session *session)
+static void
+session_fail_cb (gpointer conn,
+                 const char *reason)
 {
-  return session->state == SESSION_STATE_CONNECTING || session->out_sent < session->out->len;
+  session_fail (conn, "%s", reason);
 }
 
 static void
-session_write (Session *session)
+session_connected (gpointer conn)
 {
-  while (session->out_sent < session->out->len)
-    {
-      gssize n = send (session->fd, session->out->str + session->out_sent,
-                       session->out->len - session->out_sent, MSG_NOSIGNAL);
+  Session *session = conn;
 
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-          session_fail (session, "send: %s", g_strerror (errno));
-          return;
-        }
-      session->out_sent += n;
-    }
-  g_string_truncate (session->out, 0);
-  session->out_sent = 0;
-}
-
-static void
-session_finish_connect (Session *session)
-{
-  int error = 0;
-  socklen_t len = sizeof error;
-
-  if (getsockopt (session->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
-    error = errno;
-  if (error != 0)
-    {
-      session_fail (session, "connect: %s", g_strerror (error));
-      return;
-    }
   session->state = SESSION_STATE_GREETING;
   session->part = RESPONSE_STATUS;
 }
@@ -690,22 +585,12 @@ static gboolean
 session_open (Session *session,
               const struct addrinfo *address)
 {
-  int one = 1;
+  const char *failed_call;
 
   session->connect_us = g_get_monotonic_time ();
-  session->fd = socket (address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        address->ai_protocol);
-  if (session->fd < 0)
+  if (!bench_conn_open (&session->net, address, TRUE, &failed_call))
     {
-      g_printerr ("pop3-load: socket: %s\n", g_strerror (errno));
-      return FALSE;
-    }
-  /* Lock-step commands are small writes waiting on a reply: Nagle would
-   * add delay that is not the server's. */
-  setsockopt (session->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect (session->fd, address->ai_addr, address->ai_addrlen) < 0 && errno != EINPROGRESS)
-    {
-      g_printerr ("pop3-load: connect: %s\n", g_strerror (errno));
+      g_printerr ("pop3-load: %s: %s\n", failed_call, g_strerror (errno));
       session_close (session);
       return FALSE;
     }
@@ -713,95 +598,37 @@ session_open (Session *session,
   return TRUE;
 }
 
-static int
-compare_gint64 (gconstpointer a,
-                gconstpointer b)
+static const BenchConnClass session_class = {
+  .fail = session_fail_cb,
+  .connected = session_connected,
+  .read = session_read,
+  .close = session_close,
+};
+
+static void
+report_timeout (gpointer user_data)
 {
-  gint64 x = *(const gint64 *) a;
-  gint64 y = *(const gint64 *) b;
+  Load *load = user_data;
 
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted values, in milliseconds. */
-static double
-percentile_ms (GArray *sorted,
-               double fraction)
-{
-  gsize rank;
-
-  if (sorted->len == 0)
-    return 0.0;
-  rank = (gsize) (fraction * sorted->len + 0.999999);
-  if (rank < 1)
-    rank = 1;
-  if (rank > sorted->len)
-    rank = sorted->len;
-  return g_array_index (sorted, gint64, rank - 1) / 1000.0;
+  g_printerr ("pop3-load: timed out after %u s with %u messages retrieved\n",
+              load->timeout_s, load->retrieved);
 }
 
 static void
 run (Load *load)
 {
-  g_autofree struct pollfd *fds = g_new0 (struct pollfd, load->sessions);
-  g_autofree Session **polled = g_new0 (Session *, load->sessions);
-  gint64 deadline = load->start_us + (gint64) load->timeout_s * G_USEC_PER_SEC;
+  const BenchLoop loop = {
+    .program = "pop3-load",
+    .klass = &session_class,
+    .conns = load->conns,
+    .stride = sizeof (Session),
+    .n_conns = load->sessions,
+    .deadline_us = load->start_us + (gint64) load->timeout_s * G_USEC_PER_SEC,
+    .report_timeout = report_timeout,
+    .user_data = load,
+  };
 
-  for (;;)
-    {
-      gint64 now = g_get_monotonic_time ();
-      guint n = 0;
-      int rc;
-
-      for (guint i = 0; i < load->sessions; i++)
-        {
-          Session *session = &load->conns[i];
-
-          if (session->state == SESSION_STATE_CLOSED)
-            continue;
-          fds[n].fd = session->fd;
-          fds[n].events = POLLIN | (session_wants_write (session) ? POLLOUT : 0);
-          fds[n].revents = 0;
-          polled[n++] = session;
-        }
-      if (n == 0)
-        break;
-      if (now >= deadline)
-        {
-          g_printerr ("pop3-load: timed out after %u s with %u messages retrieved\n",
-                      load->timeout_s, load->retrieved);
-          for (guint i = 0; i < n; i++)
-            session_fail (polled[i], "timed out");
-          break;
-        }
-
-      rc = poll (fds, n, (int) MIN ((deadline - now) / 1000 + 1, 1000));
-      if (rc < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          g_printerr ("pop3-load: poll: %s\n", g_strerror (errno));
-          break;
-        }
-
-      for (guint i = 0; i < n; i++)
-        {
-          Session *session = polled[i];
-
-          if (fds[i].revents == 0)
-            continue;
-          if (session->state == SESSION_STATE_CONNECTING)
-            {
-              session_finish_connect (session);
-              if (session->state == SESSION_STATE_CLOSED)
-                continue;
-            }
-          if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-            session_read (session);
-          if (session->state != SESSION_STATE_CLOSED && session_wants_write (session))
-            session_write (session);
-        }
-    }
+  bench_run_loop (&loop);
   load->end_us = g_get_monotonic_time ();
 }
 
@@ -814,27 +641,26 @@ count_errors (Load *load)
 static void
 print_results (Load *load)
 {
-  struct rusage usage;
   double seconds = 0.0;
   double total_seconds = (load->end_us - load->start_us) / (double) G_USEC_PER_SEC;
   double rate = 0.0;
   double megabytes_rate = 0.0;
-  double p50, p99, max, login_p50, login_max;
+  double p50, p99, max, login_p50, login_max, user_s, system_s;
 
-  g_array_sort (load->retr_latencies_us, compare_gint64);
-  g_array_sort (load->login_us, compare_gint64);
-  p50 = percentile_ms (load->retr_latencies_us, 0.50);
-  p99 = percentile_ms (load->retr_latencies_us, 0.99);
-  max = percentile_ms (load->retr_latencies_us, 1.0);
-  login_p50 = percentile_ms (load->login_us, 0.50);
-  login_max = percentile_ms (load->login_us, 1.0);
+  bench_sort_us (load->retr_latencies_us);
+  bench_sort_us (load->login_us);
+  p50 = bench_percentile_ms (load->retr_latencies_us, 0.50);
+  p99 = bench_percentile_ms (load->retr_latencies_us, 0.99);
+  max = bench_percentile_ms (load->retr_latencies_us, 1.0);
+  login_p50 = bench_percentile_ms (load->login_us, 0.50);
+  login_max = bench_percentile_ms (load->login_us, 1.0);
   if (load->retrieved > 0 && load->last_retr_us > load->first_retr_us)
     {
       seconds = (load->last_retr_us - load->first_retr_us) / (double) G_USEC_PER_SEC;
       rate = load->retrieved / seconds;
       megabytes_rate = load->octets / seconds / 1e6;
     }
-  getrusage (RUSAGE_SELF, &usage);
+  bench_own_cpu (&user_s, &system_s);
 
   printf ("pop3-load: %s, %u sessions\n", load->server, load->sessions);
   printf ("  retrieved    %u of %" G_GUINT64_FORMAT " messages, %.2f MB, in %.3f s "
@@ -848,9 +674,7 @@ print_results (Load *load)
           login_p50, login_max, load->login_us->len);
   printf ("  errors       %u -ERR replies, %u size mismatches, %u of %u sessions failed\n",
           load->error_replies, load->size_mismatches, load->failed_sessions, load->sessions);
-  printf ("  own CPU      user %.2f s, system %.2f s\n",
-          usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6,
-          usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6);
+  printf ("  own CPU      user %.2f s, system %.2f s\n", user_s, system_s);
   /* One line for scripts. */
   printf ("RESULT retrieved=%u expected=%" G_GUINT64_FORMAT " octets=%" G_GUINT64_FORMAT
           " seconds=%.3f total_seconds=%.3f msgs_per_s=%.1f mb_per_s=%.2f p50_ms=%.3f"
@@ -920,40 +744,6 @@ make_message (guint number,
   return message;
 }
 
-static gboolean
-write_file (const char *path,
-            const char *data,
-            gsize len,
-            GError **error)
-{
-  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  gsize done = 0;
-
-  if (fd < 0)
-    goto fail;
-  while (done < len)
-    {
-      gssize n = write (fd, data + done, len - done);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          close (fd);
-          goto fail;
-        }
-      done += n;
-    }
-  if (close (fd) < 0)
-    goto fail;
-  return TRUE;
-
-fail:
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-               "Cannot write %s: %s", path, g_strerror (errno));
-  return FALSE;
-}
-
 /* Writes `count` messages into the Maildir `dir` (made if missing) as
  * another delivery agent would: each file into tmp/, then renamed into new/
  * under a unique name "<seconds>.M<usec>P<pid>Q<n>.<host>" (the Maildir
@@ -966,22 +756,12 @@ fill_maildir (const char *dir,
               gboolean lf,
               GError **error)
 {
-  static const char *const subdirs[] = { "tmp", "new", "cur" };
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *date = g_date_time_format (now, "%a, %d %b %Y %H:%M:%S %z");
   gint64 seconds = g_get_real_time () / G_USEC_PER_SEC;
 
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
-    {
-      g_autofree char *path = g_build_filename (dir, subdirs[i], NULL);
-
-      if (g_mkdir_with_parents (path, 0700) < 0)
-        {
-          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                       "Cannot make %s: %s", path, g_strerror (errno));
-          return FALSE;
-        }
-    }
+  if (!bench_make_maildir (dir, error))
+    return FALSE;
 
   for (guint number = 1; number <= count; number++)
     {
@@ -991,7 +771,7 @@ fill_maildir (const char *dir,
       g_autofree char *tmp_path = g_build_filename (dir, "tmp", unique, NULL);
       g_autofree char *new_path = g_build_filename (dir, "new", unique, NULL);
 
-      if (!write_file (tmp_path, message->str, message->len, error))
+      if (!bench_write_file (tmp_path, message->str, message->len, error))
         return FALSE;
       if (g_rename (tmp_path, new_path) < 0)
         {
@@ -1107,7 +887,7 @@ main (int argc,
         }
     }
 
-  load.address = resolve_server (load.server, &error);
+  load.address = bench_resolve_server (load.server, &error);
   if (load.address == NULL)
     {
       g_printerr ("pop3-load: %s\n", error->message);
@@ -1125,9 +905,9 @@ main (int argc,
       session->load = &load;
       session->index = i;
       session->user = g_strdup (users != NULL ? users[i] : load.user);
-      session->fd = -1;
+      session->net.fd = -1;
       session->state = SESSION_STATE_CLOSED;
-      session->out = g_string_sized_new (64);
+      session->net.out = g_string_sized_new (64);
       session->sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
       if (!session_open (session, load.address))
         load.failed_sessions++;
@@ -1143,7 +923,7 @@ main (int argc,
       Session *session = &load.conns[i];
 
       session_close (session);
-      g_string_free (session->out, TRUE);
+      g_string_free (session->net.out, TRUE);
       g_array_unref (session->sizes);
       g_free (session->user);
     }

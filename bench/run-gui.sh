@@ -32,10 +32,9 @@ ONLY=${ONLY:-open,scroll,live}
 SCREEN=${SCREEN:-1600x1000x24}
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -d "$BUILD_DIR" ] && [ -d "$REPO/$BUILD_DIR" ]; then
-    BUILD_DIR=$REPO/$BUILD_DIR
-fi
-log() { echo "run-gui.sh: $*" >&2; }
+# shellcheck source=bench/bench-lib.sh
+source "$REPO/bench/bench-lib.sh"
+bench_build_dir "$BUILD_DIR"
 
 for tool in xvfb-run meson ninja; do
     if ! command -v "$tool" >/dev/null; then
@@ -52,16 +51,9 @@ ninja -C "$BUILD_DIR" bench/gui-bench >&2
 BENCH=$BUILD_DIR/bench/gui-bench
 
 WORK=$(mktemp -d /tmp/mailscope-gui-bench.XXXXXX)
-cleanup() {
-    local status=$?
-    rm -rf "$WORK"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 
-echo "GUI benchmark: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))," \
-     "Linux $(uname -r), Xvfb $SCREEN, load $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+echo "GUI benchmark: $(machine_text), Xvfb $SCREEN, load $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 
 for renderer in $RENDERERS; do
     out=$WORK/out-$renderer

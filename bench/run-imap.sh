@@ -37,8 +37,12 @@ DROP_CACHES=${DROP_CACHES:-0}
 OUR_PORT=${OUR_PORT:-}
 SKIP_DOVECOT=${SKIP_DOVECOT:-0}
 SELECT_TIMEOUT=${SELECT_TIMEOUT:-600}
+# A server indexing big mailboxes may take a while to listen (tenths of a second).
+PORT_WAIT_TENTHS=300
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/bench-lib.sh
+source "$REPO/bench/bench-lib.sh"
 REFERENCE_SERVERS=${REFERENCE_SERVERS:-$REPO/../shared/tools/reference-servers.sh}
 # The reference script's own defaults; we only read them.
 BASE=${BASE:-/tmp/baseline}
@@ -47,18 +51,11 @@ VUID=${VUID:-5000}
 NBENCH=${NBENCH:-50}
 DC_CONF=$BASE/dovecot/dovecot.conf
 
-if [ ! -d "$BUILD_DIR" ] && [ -d "$REPO/$BUILD_DIR" ]; then
-    BUILD_DIR=$REPO/$BUILD_DIR
-fi
+bench_build_dir "$BUILD_DIR"
 IMAP_LOAD=$BUILD_DIR/bench/imap-load
 IDLE=$BUILD_DIR/bench/idle-conns
 SERVER=$BUILD_DIR/server/mailscope-server
-for binary in "$IMAP_LOAD" "$IDLE" "$SERVER"; do
-    if [ ! -x "$binary" ]; then
-        echo "run-imap.sh: $binary is missing: build first (meson setup $BUILD_DIR && ninja -C $BUILD_DIR)" >&2
-        exit 2
-    fi
-done
+require_binaries "$IMAP_LOAD" "$IDLE" "$SERVER"
 if ! "$SERVER" --help 2>/dev/null | grep -q -- '--imap-port='; then
     echo "run-imap.sh: $SERVER has no --imap-port" >&2
     exit 2
@@ -77,79 +74,16 @@ DOVECOT_STARTED=0
 # The Dovecot mailboxes this script made (user names): removed at the end.
 declare -a DOVECOT_FILLED=()
 
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [ -n "$IDLE_PID" ]; then kill "$IDLE_PID" 2>/dev/null || true; wait "$IDLE_PID" 2>/dev/null || true; fi
-    if [ -n "$LOAD_PID" ]; then kill "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    if [ "$DOVECOT_STARTED" = 1 ]; then
-        doveadm -c "$DC_CONF" stop >>"$WORK/reference.log" 2>&1 || true
-    fi
-    for user in "${DOVECOT_FILLED[@]}"; do
-        rm -rf "${BASE:?}/mail/$user"
-    done
-    rm -rf "$WORK"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "run-imap.sh: $*" >&2; }
-
-port_in_use() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
-
-wait_for_port() {
-    local port=$1 pid=$2
-    for _ in $(seq 1 300); do
-        if port_in_use "$port"; then return 0; fi
-        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
-        sleep 0.1
-    done
-    return 1
-}
-
-# CPU seconds (user + system) a process has used so far.
-cpu_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
-}
-
-# Reads "key=value ..." from a RESULT line (in file $1) into R_<key>.
-parse_result() {
-    local line
-    line=$(grep '^RESULT ' "$1" | tail -1)
-    [ -n "$line" ] || return 1
-    # A command that never succeeded has no figures: none left from before.
-    for key in "${!R_@}"; do unset "$key"; done
-    for pair in ${line#RESULT }; do
-        printf -v "R_${pair%%=*}" '%s' "${pair#*=}"
-    done
-}
+CLEANUP_HOOK=dovecot_cleanup
+bench_traps
 
 # run_load NAME PORT [SERVER_PID] -- IMAP_LOAD_ARGS...: one imap-load run.
 # Sets R_* from its RESULT line, R_cpu (server CPU seconds, if a pid is
 # given) and R_status; the RESULT line stays in $WORK/load-NAME.out.
 run_load() {
-    local name=$1 port=$2 pid=${3:-} out=$WORK/load-$1.out cpu_before=0 status=0
+    local name=$1 port=$2 pid=${3:-}
     shift 3
-    [ -n "$pid" ] && cpu_before=$(cpu_seconds "$pid")
-    "$IMAP_LOAD" --server "127.0.0.1:$port" --password benchpw "$@" \
-        >"$out" 2>"$WORK/load-$name.err" &
-    # In the background, so that a signal to this script is acted on at once
-    # (bash runs traps only between foreground commands).
-    LOAD_PID=$!
-    wait "$LOAD_PID" || status=$?
-    LOAD_PID=
-    if ! parse_result "$out"; then
-        log "$name: imap-load printed no result (exit $status):"; cat "$WORK/load-$name.err" >&2
-        exit 1
-    fi
-    if [ "$status" != 0 ]; then
-        log "$name: imap-load exit $status:"; head -20 "$WORK/load-$name.err" >&2
-    fi
-    R_cpu=-
-    [ -n "$pid" ] && R_cpu=$(awk -v a="$cpu_before" -v b="$(cpu_seconds "$pid")" 'BEGIN { printf "%.2f", b - a }')
-    R_status=$status
+    run_measured "$name" "$pid" "$IMAP_LOAD" --server "127.0.0.1:$port" --password benchpw "$@"
 }
 
 # One timed run of the mixed load; its RESULT line (with the server CPU and
@@ -190,18 +124,6 @@ drop_caches() {
     echo 3 >/proc/sys/vm/drop_caches
 }
 
-# Memory (KiB) of a set of processes: VmRSS, Pss and Anonymous summed.
-memory_of() {
-    local rss=0 pss=0 anon=0 pid
-    for pid in "$@"; do
-        [ -r "/proc/$pid/smaps_rollup" ] || continue
-        rss=$((rss + $(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)))
-        pss=$((pss + $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
-        anon=$((anon + $(awk '/^Anonymous:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
-    done
-    echo "$rss $pss $anon"
-}
-
 # Dovecot's master and every process below it.
 dovecot_pids() {
     local master
@@ -235,11 +157,7 @@ idle_memory() {
     "$IDLE" --server "127.0.0.1:$port" --connections "$IDLE_CONNS" --hold 600 --timeout 300 "$@" \
         >"$WORK/idle-$name.out" 2>"$WORK/idle-$name.err" &
     IDLE_PID=$!
-    for _ in $(seq 1 3000); do
-        grep -q '^READY' "$WORK/idle-$name.out" && break
-        kill -0 "$IDLE_PID" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_ready "$WORK/idle-$name.out" "$IDLE_PID" 3000
     sleep 2
     # shellcheck disable=SC2046
     after=$(memory_of $($pids_of))
@@ -261,17 +179,9 @@ idle_memory() {
 IDLE_FAILED=0
 
 # ---------------- our server ----------------
-if [ -z "$OUR_PORT" ]; then
-    OUR_PORT=21143
-    while port_in_use "$OUR_PORT"; do OUR_PORT=$((OUR_PORT + 1)); done
-elif port_in_use "$OUR_PORT"; then
-    log "port $OUR_PORT is in use; set OUR_PORT"
-    exit 1
-fi
-# Only the IMAP listener: every other "--NAME-port" the server knows (SMTP,
-# POP3, IMAPS, ... as they are added) is turned off with 0.
-mapfile -t OTHER_PORTS_OFF < <("$SERVER" --help 2>/dev/null |
-    grep -o -- '--[a-z0-9-]*-port=' | sed 's/=$//' | grep -vx -- '--imap-port' | sed 's/$/=0/')
+free_port 21143
+# Only the IMAP listener.
+other_ports_off --imap-port
 declare -a OUR_USERS=()
 for i in $(seq 1 "$N_USERS"); do OUR_USERS+=(--user "bench$i:benchpw"); done
 DATA_DIR=$WORK/data
@@ -287,12 +197,6 @@ start_ours() {
         log "mailscope-server did not start:"; cat "$WORK/server.log" >&2
         exit 1
     fi
-}
-
-stop_ours() {
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
 }
 
 # fill DIR USER_NUMBER COUNT [--lf]: the same mailbox for a user on both
@@ -316,57 +220,7 @@ if [ "$BIG_MESSAGES" -gt 0 ]; then
 fi
 
 # ---------------- Dovecot ----------------
-DOVECOT_NOTE=
-DOVECOT_FIRST=
-if [ "$SKIP_DOVECOT" != 1 ]; then
-    if [ ! -f "$REFERENCE_SERVERS" ]; then
-        log "no $REFERENCE_SERVERS: skipping Dovecot"
-        SKIP_DOVECOT=1
-    elif ! command -v dovecot >/dev/null; then
-        log "Dovecot is not installed: run '$REFERENCE_SERVERS install' once (as root); skipping it"
-        SKIP_DOVECOT=1
-    elif [ "$(id -u)" != 0 ]; then
-        log "writing Dovecot's mailboxes (owned by uid $VUID) needs root; skipping Dovecot"
-        SKIP_DOVECOT=1
-    fi
-fi
-if [ "$SKIP_DOVECOT" != 1 ]; then
-    dovecot_pid=$(cat "$BASE/dovecot/run/master.pid" 2>/dev/null || true)
-    if [ -n "$dovecot_pid" ] && kill -0 "$dovecot_pid" 2>/dev/null; then
-        # Someone else's Dovecot: use it as it is and leave it running.
-        DOVECOT_NOTE="(Dovecot was already running: used as found, left running)"
-        log "$DOVECOT_NOTE"
-    else
-        # Only Dovecot: the mailboxes are written here, so Postfix is not
-        # needed, and a Postfix someone else runs is left alone.
-        [ -f "$DC_CONF" ] || bash "$REFERENCE_SERVERS" configure >>"$WORK/reference.log" 2>&1
-        # The daemons keep the stdout they were started with: give them a file, never a pipe.
-        dovecot -c "$DC_CONF" >>"$WORK/reference.log" 2>&1
-        DOVECOT_STARTED=1
-        if ! wait_for_port "$DOVECOT_PORT" ""; then
-            log "Dovecot did not start:"; cat "$WORK/reference.log" >&2
-            exit 1
-        fi
-    fi
-    # N_USERS benchN users in a row whose mailboxes do not exist yet, so
-    # that nobody else's mail is read or removed; they are removed at the end.
-    run_length=0
-    for i in $(seq 1 "$NBENCH"); do
-        if [ -e "$BASE/mail/bench$i" ] || ! grep -q "^bench$i:" "$BASE/dovecot/users" 2>/dev/null; then
-            run_length=0
-            continue
-        fi
-        run_length=$((run_length + 1))
-        if [ "$run_length" = "$N_USERS" ]; then
-            DOVECOT_FIRST=$((i - N_USERS + 1))
-            break
-        fi
-    done
-    if [ -z "$DOVECOT_FIRST" ]; then
-        log "no $N_USERS unused bench users in a row among bench1..bench$NBENCH in $BASE: skipping Dovecot"
-        SKIP_DOVECOT=1
-    fi
-fi
+dovecot_setup "$N_USERS" mailboxes
 if [ "$SKIP_DOVECOT" != 1 ]; then
     DOVECOT_LAST=$((DOVECOT_FIRST + CLIENTS - 1))
     DOVECOT_BIG=bench$((DOVECOT_FIRST + CLIENTS))
@@ -492,8 +346,6 @@ fi
 stop_ours
 
 # ---------------- the report ----------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-
 # median_into NAME ARRAY: every figure of NAME's median run into ARRAY[key].
 # shellcheck disable=SC2034  # `into` is a name reference to the caller's array
 median_into() {
@@ -515,13 +367,13 @@ if [ "$SKIP_DOVECOT" != 1 ]; then
     median_into dovecot DOVECOT
     DOVECOT_RATE=${DOVECOT[ops_per_s]}; DOVECOT_FAILED=${DOVECOT[failures]}
 fi
-DOVECOT_NAME="Dovecot $(dovecot --version 2>/dev/null | awk '{ print $1 }')"
+DOVECOT_NAME=$(dovecot_name)
 
 echo
 echo "IMAP benchmark: $CLIENTS clients, each on its own INBOX of $MESSAGES messages of 2-4 KiB, $DURATION s per run,"
 echo "each loop on a new connection: LOGIN, SELECT INBOX, FETCH 50 (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)]),"
 echo "STORE 3 +FLAGS (\\Seen), STORE 3 -FLAGS (\\Seen), SEARCH UNSEEN, SEARCH FROM \"someone\", LOGOUT."
-echo "Loopback, $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r)," \
+echo "Loopback, $(machine_text)," \
      "median of $RUNS run(s), load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo
 printf '%-22s %10s %9s %8s %8s   %s\n' "server" "commands/s" "loops/s" "errors" "CPU s" "commands/s of each run"
@@ -549,7 +401,7 @@ if [ "${OURS[cpu]}" != - ]; then
 fi
 if [ -n "$DOVECOT_RATE" ]; then
     echo "ours / Dovecot: $(ratio "$OURS_RATE" "$DOVECOT_RATE") x commands/s (above 1: we are faster)"
-    echo "Dovecot:        users bench$DOVECOT_FIRST..bench$DOVECOT_LAST, $(grep -o 'DOVECOT_MODE=[a-z]*' "$DC_CONF" 2>/dev/null || echo 'mode unknown') $DOVECOT_NOTE"
+    echo "Dovecot:        users bench$DOVECOT_FIRST..bench$DOVECOT_LAST, $(dovecot_mode) $DOVECOT_NOTE"
 fi
 if [ "$BIG_MESSAGES" -gt 0 ]; then
     echo

@@ -14,6 +14,9 @@
 #   OUR_PORT=         our POP3 port (default: the first free one from 21110; 2110 and 1110 are taken)
 #   SKIP_DOVECOT=1    leave Dovecot out
 #   REFERENCE_SERVERS=path/to/reference-servers.sh (default: shared/tools/ beside the repo)
+
+# R_<key> variables are made by parse_result (bench-lib.sh) from the RESULT line.
+# shellcheck disable=SC2154
 set -euo pipefail
 
 BUILD_DIR=${1:-_build}
@@ -26,6 +29,8 @@ SKIP_DOVECOT=${SKIP_DOVECOT:-0}
 LOAD_TIMEOUT=${LOAD_TIMEOUT:-300}
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/bench-lib.sh
+source "$REPO/bench/bench-lib.sh"
 REFERENCE_SERVERS=${REFERENCE_SERVERS:-$REPO/../shared/tools/reference-servers.sh}
 # The reference script's own defaults; we only read them.
 BASE=${BASE:-/tmp/baseline}
@@ -34,17 +39,10 @@ VUID=${VUID:-5000}
 NBENCH=${NBENCH:-50}
 DC_CONF=$BASE/dovecot/dovecot.conf
 
-if [ ! -d "$BUILD_DIR" ] && [ -d "$REPO/$BUILD_DIR" ]; then
-    BUILD_DIR=$REPO/$BUILD_DIR
-fi
+bench_build_dir "$BUILD_DIR"
 POP3_LOAD=$BUILD_DIR/bench/pop3-load
 SERVER=$BUILD_DIR/server/mailscope-server
-for binary in "$POP3_LOAD" "$SERVER"; do
-    if [ ! -x "$binary" ]; then
-        echo "run-pop3.sh: $binary is missing: build first (meson setup $BUILD_DIR && ninja -C $BUILD_DIR)" >&2
-        exit 2
-    fi
-done
+require_binaries "$POP3_LOAD" "$SERVER"
 
 WORK=$(mktemp -d /tmp/mailscope-bench-pop3.XXXXXX)
 SERVER_PID=
@@ -53,78 +51,17 @@ DOVECOT_STARTED=0
 # The Dovecot maildrops this script made (user names): removed at the end.
 declare -a DOVECOT_FILLED=()
 
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [ -n "$LOAD_PID" ]; then kill "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    if [ "$DOVECOT_STARTED" = 1 ]; then
-        doveadm -c "$DC_CONF" stop >>"$WORK/reference.log" 2>&1 || true
-    fi
-    for user in "${DOVECOT_FILLED[@]}"; do
-        rm -rf "${BASE:?}/mail/$user"
-    done
-    rm -rf "$WORK"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "run-pop3.sh: $*" >&2; }
-
-port_in_use() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
-
-wait_for_port() {
-    local port=$1 pid=$2
-    for _ in $(seq 1 100); do
-        if port_in_use "$port"; then return 0; fi
-        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
-        sleep 0.1
-    done
-    return 1
-}
-
-# CPU seconds (user + system) a process has used so far.
-cpu_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
-}
-
-# Reads "key=value ..." from pop3-load's RESULT line into R_<key>.
-parse_result() {
-    local line
-    line=$(grep '^RESULT ' "$1" | tail -1)
-    [ -n "$line" ] || return 1
-    for pair in ${line#RESULT }; do
-        printf -v "R_${pair%%=*}" '%s' "${pair#*=}"
-    done
-}
+CLEANUP_HOOK=dovecot_cleanup
+bench_traps
 
 # run_load NAME PORT FIRST_USER LAST_USER [SERVER_PID]: one pop3-load run.
 # Sets R_* from its RESULT line, R_cpu (server CPU seconds, if a pid is
 # given) and R_status.
 run_load() {
     local name=$1 port=$2 first=$3 last=$4 pid=${5:-}
-    local out=$WORK/load-$name.out cpu_before=0 status=0
-    [ -n "$pid" ] && cpu_before=$(cpu_seconds "$pid")
-    "$POP3_LOAD" --server "127.0.0.1:$port" --sessions "$SESSIONS" \
+    run_measured "$name" "$pid" "$POP3_LOAD" --server "127.0.0.1:$port" --sessions "$SESSIONS" \
         --users-from "bench$first..bench$last" --password benchpw \
-        --expect-messages "$MESSAGES" --timeout "$LOAD_TIMEOUT" \
-        >"$out" 2>"$WORK/load-$name.err" &
-    # In the background, so that a signal to this script is acted on at once
-    # (bash runs traps only between foreground commands).
-    LOAD_PID=$!
-    wait "$LOAD_PID" || status=$?
-    LOAD_PID=
-    if ! parse_result "$out"; then
-        log "$name: pop3-load printed no result (exit $status):"; cat "$WORK/load-$name.err" >&2
-        exit 1
-    fi
-    if [ "$status" != 0 ]; then
-        log "$name: pop3-load exit $status:"; head -20 "$WORK/load-$name.err" >&2
-    fi
-    R_cpu=-
-    [ -n "$pid" ] && R_cpu=$(awk -v a="$cpu_before" -v b="$(cpu_seconds "$pid")" 'BEGIN { printf "%.2f", b - a }')
-    R_status=$status
+        --expect-messages "$MESSAGES" --timeout "$LOAD_TIMEOUT"
 }
 
 # Messages per second over the whole run, logins and QUIT included.
@@ -142,6 +79,7 @@ median_run() {
     local file=$WORK/runs-$1 middle line
     middle=$(( ($(wc -l <"$file") + 1) / 2 ))
     line=$(sort -n "$file" | sed -n "${middle}p")
+    # shellcheck disable=SC2034  # M_status and M_retrieved are read past, unused
     read -r M_rate M_mb M_p50 M_p99 M_login_p50 M_login_max M_overall M_errors M_status M_cpu M_retrieved <<<"$line"
     M_cpu=$(awk '{ print $10 }' "$file" | sort -n | sed -n "${middle}p")
     M_all=$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$file")
@@ -155,17 +93,9 @@ add_row() {
 }
 
 # ---------------- our server: set up ----------------
-if [ -z "$OUR_PORT" ]; then
-    OUR_PORT=21110
-    while port_in_use "$OUR_PORT"; do OUR_PORT=$((OUR_PORT + 1)); done
-elif port_in_use "$OUR_PORT"; then
-    log "port $OUR_PORT is in use; set OUR_PORT"
-    exit 1
-fi
-# Only the POP3 listener: every other "--NAME-port" the server knows (SMTP,
-# submission, POP3S, IMAP, ... as they are added) is turned off with 0.
-mapfile -t OTHER_PORTS_OFF < <("$SERVER" --help 2>/dev/null |
-    grep -o -- '--[a-z0-9-]*-port=' | sed 's/=$//' | grep -vx -- '--pop3-port' | sed 's/$/=0/')
+free_port 21110
+# Only the POP3 listener.
+other_ports_off --pop3-port
 declare -a OUR_USERS=()
 for i in $(seq 1 "$SESSIONS"); do OUR_USERS+=(--user "bench$i:benchpw"); done
 
@@ -187,57 +117,7 @@ for i in $(seq 1 "$SESSIONS"); do
 done
 
 # ---------------- Dovecot: set up ----------------
-DOVECOT_NOTE=
-DOVECOT_FIRST=
-if [ "$SKIP_DOVECOT" != 1 ]; then
-    if [ ! -f "$REFERENCE_SERVERS" ]; then
-        log "no $REFERENCE_SERVERS: skipping Dovecot"
-        SKIP_DOVECOT=1
-    elif ! command -v dovecot >/dev/null; then
-        log "Dovecot is not installed: run '$REFERENCE_SERVERS install' once (as root); skipping it"
-        SKIP_DOVECOT=1
-    elif [ "$(id -u)" != 0 ]; then
-        log "writing Dovecot's maildrops (owned by uid $VUID) needs root; skipping Dovecot"
-        SKIP_DOVECOT=1
-    fi
-fi
-if [ "$SKIP_DOVECOT" != 1 ]; then
-    dovecot_pid=$(cat "$BASE/dovecot/run/master.pid" 2>/dev/null || true)
-    if [ -n "$dovecot_pid" ] && kill -0 "$dovecot_pid" 2>/dev/null; then
-        # Someone else's Dovecot: use it as it is and leave it running.
-        DOVECOT_NOTE="(Dovecot was already running: used as found, left running)"
-        log "$DOVECOT_NOTE"
-    else
-        # Only Dovecot: the maildrops are written here, so Postfix is not
-        # needed, and a Postfix someone else runs is left alone.
-        [ -f "$DC_CONF" ] || bash "$REFERENCE_SERVERS" configure >>"$WORK/reference.log" 2>&1
-        # The daemons keep the stdout they were started with: give them a file, never a pipe.
-        dovecot -c "$DC_CONF" >>"$WORK/reference.log" 2>&1
-        DOVECOT_STARTED=1
-        if ! wait_for_port "$DOVECOT_PORT" ""; then
-            log "Dovecot did not start:"; cat "$WORK/reference.log" >&2
-            exit 1
-        fi
-    fi
-    # SESSIONS benchN users in a row whose maildrops do not exist yet, so
-    # that nobody else's mail is read or removed; they are removed at the end.
-    run_length=0
-    for i in $(seq 1 "$NBENCH"); do
-        if [ -e "$BASE/mail/bench$i" ] || ! grep -q "^bench$i:" "$BASE/dovecot/users" 2>/dev/null; then
-            run_length=0
-            continue
-        fi
-        run_length=$((run_length + 1))
-        if [ "$run_length" = "$SESSIONS" ]; then
-            DOVECOT_FIRST=$((i - SESSIONS + 1))
-            break
-        fi
-    done
-    if [ -z "$DOVECOT_FIRST" ]; then
-        log "no $SESSIONS unused bench users in a row among bench1..bench$NBENCH in $BASE: skipping Dovecot"
-        SKIP_DOVECOT=1
-    fi
-fi
+dovecot_setup "$SESSIONS" maildrops
 if [ "$SKIP_DOVECOT" != 1 ]; then
     DOVECOT_LAST=$((DOVECOT_FIRST + SESSIONS - 1))
     log "Dovecot: maildrops of bench$DOVECOT_FIRST..bench$DOVECOT_LAST, $MESSAGES x $SIZE octets each"
@@ -290,17 +170,16 @@ DOVECOT_RATE=; DOVECOT_FAILED=0
 if [ "$SKIP_DOVECOT" != 1 ]; then
     median_run dovecot
     DOVECOT_RATE=$M_rate; DOVECOT_MB=$M_mb; DOVECOT_OVERALL=$M_overall; DOVECOT_FAILED=$M_failures
-    add_row "Dovecot $(dovecot --version 2>/dev/null | awk '{ print $1 }')"
+    add_row "$(dovecot_name)"
 fi
 
 # ---------------- the table ----------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 TOTAL=$((SESSIONS * MESSAGES))
 
 echo
 echo "POP3 benchmark: $SESSIONS sessions, each RETRing all $MESSAGES messages of $SIZE octets of its own maildrop"
 echo "($TOTAL RETRs per run, $(awk -v n="$TOTAL" -v s="$SIZE" 'BEGIN { printf "%.1f", n * s / 1e6 }') MB), loopback," \
-     "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r)," \
+     "$(machine_text)," \
      "median of $RUNS run(s), load $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo
 printf '%-22s %9s %7s %7s %7s %9s %9s %11s %6s   %s\n' "server" "msgs/s" "MB/s" "p50 ms" "p99 ms" \
@@ -317,7 +196,7 @@ fi
 if [ -n "$DOVECOT_RATE" ]; then
     echo "ours / Dovecot: $(ratio "$OURS_RATE" "$DOVECOT_RATE") x msgs/s, $(ratio "$OURS_MB" "$DOVECOT_MB") x MB/s," \
          "$(ratio "$OURS_OVERALL" "$DOVECOT_OVERALL") x all msgs/s (above 1: we are faster)"
-    echo "Dovecot:        users bench$DOVECOT_FIRST..bench$DOVECOT_LAST, $(grep -o 'DOVECOT_MODE=[a-z]*' "$DC_CONF" 2>/dev/null || echo 'mode unknown') $DOVECOT_NOTE"
+    echo "Dovecot:        users bench$DOVECOT_FIRST..bench$DOVECOT_LAST, $(dovecot_mode) $DOVECOT_NOTE"
 fi
 
 if [ "$OURS_FAILED" != 0 ] || [ "$DOVECOT_FAILED" != 0 ] || [ "$COLD_FAILED" != 0 ]; then

@@ -14,6 +14,9 @@
 #   OUR_PORT=2526     our SMTP port (2525 is the reference Postfix's)
 #   SKIP_POSTFIX=1    leave Postfix out
 #   REFERENCE_SERVERS=path/to/reference-servers.sh (default: shared/tools/ beside the repo)
+
+# R_<key> variables are made by parse_result (bench-lib.sh) from the RESULT line.
+# shellcheck disable=SC2154
 set -euo pipefail
 
 BUILD_DIR=${1:-_build}
@@ -27,23 +30,18 @@ SKIP_POSTFIX=${SKIP_POSTFIX:-0}
 LOAD_TIMEOUT=${LOAD_TIMEOUT:-300}
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/bench-lib.sh
+source "$REPO/bench/bench-lib.sh"
 REFERENCE_SERVERS=${REFERENCE_SERVERS:-$REPO/../shared/tools/reference-servers.sh}
 # The reference script's own defaults; we only read them.
 BASE=${BASE:-/tmp/baseline}
 POSTFIX_PORT=${SMTP_PORT:-2525}
 
-if [ ! -d "$BUILD_DIR" ] && [ -d "$REPO/$BUILD_DIR" ]; then
-    BUILD_DIR=$REPO/$BUILD_DIR
-fi
+bench_build_dir "$BUILD_DIR"
 SMTP_LOAD=$BUILD_DIR/bench/smtp-load
 IDLE=$BUILD_DIR/bench/idle-conns
 SERVER=$BUILD_DIR/server/mailscope-server
-for binary in "$SMTP_LOAD" "$IDLE" "$SERVER"; do
-    if [ ! -x "$binary" ]; then
-        echo "run-smtp.sh: $binary is missing: build first (meson setup $BUILD_DIR && ninja -C $BUILD_DIR)" >&2
-        exit 2
-    fi
-done
+require_binaries "$SMTP_LOAD" "$IDLE" "$SERVER"
 
 WORK=$(mktemp -d /tmp/mailscope-bench.XXXXXX)
 SERVER_PID=
@@ -51,35 +49,14 @@ IDLE_PID=
 LOAD_PID=
 POSTFIX_STARTED=0
 
-cleanup() {
-    local status=$?
-    trap - EXIT INT TERM
-    if [ -n "$LOAD_PID" ]; then kill "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
-    if [ -n "$IDLE_PID" ]; then kill "$IDLE_PID" 2>/dev/null || true; wait "$IDLE_PID" 2>/dev/null || true; fi
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+postfix_cleanup() {
     if [ "$POSTFIX_STARTED" = 1 ]; then
         "$REFERENCE_SERVERS" reset-mail >/dev/null 2>&1 || true
         "$REFERENCE_SERVERS" stop >>"$WORK/reference.log" 2>&1 || true
     fi
-    rm -rf "$WORK"
-    exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "run-smtp.sh: $*" >&2; }
-
-port_in_use() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
-
-wait_for_port() {
-    local port=$1 pid=$2
-    for _ in $(seq 1 100); do
-        if port_in_use "$port"; then return 0; fi
-        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
-        sleep 0.1
-    done
-    return 1
-}
+CLEANUP_HOOK=postfix_cleanup
+bench_traps
 
 now() { date +%s.%N; }
 
@@ -89,10 +66,8 @@ count_messages() {
     { find "$1" \( -path '*/new/*' -o -path '*/cur/*' \) -type f 2>/dev/null || true; } | wc -l
 }
 
-# Only the SMTP listener: every other "--NAME-port" the server knows (submission,
-# SMTPS, POP3, IMAP, ... as they are added) is turned off with 0.
-mapfile -t OTHER_PORTS_OFF < <("$SERVER" --help 2>/dev/null |
-    grep -o -- '--[a-z0-9-]*-port=' | sed 's/=$//' | grep -vx -- '--smtp-port' | sed 's/$/=0/')
+# Only the SMTP listener.
+other_ports_off --smtp-port
 
 # start_ours NAME [extra server args...]: a fresh data dir each time.
 start_ours() {
@@ -114,27 +89,6 @@ start_ours() {
     DATA_DIR=$data_dir
 }
 
-stop_ours() {
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-}
-
-# CPU seconds (user + system) a process has used so far.
-cpu_seconds() {
-    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
-}
-
-# Reads "key=value ..." from smtp-load's RESULT line into R_<key>.
-parse_result() {
-    local line
-    line=$(grep '^RESULT ' "$1" | tail -1)
-    [ -n "$line" ] || return 1
-    for pair in ${line#RESULT }; do
-        printf -v "R_${pair%%=*}" '%s' "${pair#*=}"
-    done
-}
-
 # run_load NAME PORT MAILDIR_ROOT EXPECTED_BEFORE [SERVER_PID]
 # Runs smtp-load, then waits until every accepted message is in a Maildir
 # (Postfix says 250 once the message is in its queue and delivers after).
@@ -142,26 +96,10 @@ parse_result() {
 # load to the last delivery) and R_cpu (server CPU seconds, if a pid is given).
 run_load() {
     local name=$1 port=$2 maildir_root=$3 before=$4 pid=${5:-}
-    local out=$WORK/load-$name.out start end delivered cpu_before=0 status=0
-    [ -n "$pid" ] && cpu_before=$(cpu_seconds "$pid")
-    start=$(now)
-    "$SMTP_LOAD" --server "127.0.0.1:$port" --messages "$MESSAGES" --connections "$CONNECTIONS" \
-        --size "$SIZE" --from loadgen@example.test --to bob@example.test \
-        --timeout "$LOAD_TIMEOUT" >"$out" 2>"$WORK/load-$name.err" &
-    # In the background, so that a signal to this script is acted on at once
-    # (bash runs traps only between foreground commands).
-    LOAD_PID=$!
-    wait "$LOAD_PID" || status=$?
-    LOAD_PID=
-    if ! parse_result "$out"; then
-        log "$name: smtp-load printed no result (exit $status):"; cat "$WORK/load-$name.err" >&2
-        exit 1
-    fi
-    if [ "$status" != 0 ]; then
-        log "$name: smtp-load exit $status:"; head -20 "$WORK/load-$name.err" >&2
-    fi
-    R_cpu=
-    [ -n "$pid" ] && R_cpu=$(awk -v a="$cpu_before" -v b="$(cpu_seconds "$pid")" 'BEGIN { printf "%.2f", b - a }')
+    local end delivered
+    run_measured "$name" "$pid" "$SMTP_LOAD" --server "127.0.0.1:$port" --messages "$MESSAGES" \
+        --connections "$CONNECTIONS" --size "$SIZE" --from loadgen@example.test --to bob@example.test \
+        --timeout "$LOAD_TIMEOUT"
     # Bounded wait for delivery: at most 120 s.
     for _ in $(seq 1 1200); do
         delivered=$(( $(count_messages "$maildir_root") - before ))
@@ -169,9 +107,9 @@ run_load() {
         sleep 0.1
     done
     end=$(now)
+    # shellcheck disable=SC2034  # for a reader of the figures
     R_delivered=$delivered
-    R_e2e=$(awk -v n="$delivered" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", n / (e - s) }')
-    R_status=$status
+    R_e2e=$(awk -v n="$delivered" -v s="$LOAD_START" -v e="$end" 'BEGIN { printf "%.1f", n / (e - s) }')
 }
 
 # Each run's figures go to $WORK/runs-NAME, one line per run.
@@ -185,6 +123,7 @@ median_run() {
     local file=$WORK/runs-$1 middle line
     middle=$(( ($(wc -l <"$file") + 1) / 2 ))
     line=$(sort -n "$file" | sed -n "${middle}p")
+    # shellcheck disable=SC2034  # M_refused and M_accepted are read past, unused
     read -r M_rate M_p50 M_p99 M_max M_e2e M_errors M_refused M_failed M_cpu M_accepted <<<"$line"
     M_cpu=$(awk '{ print $9 }' "$file" | sort -n | sed -n "${middle}p")
     M_all=$(awk '{ printf "%s%s", sep, $1; sep = " " }' "$file")
@@ -282,22 +221,13 @@ start_ours idle
 # session's allocations) is in the baseline and not charged to the 500.
 "$IDLE" --server "127.0.0.1:$OUR_PORT" --connections 1 --hold 1 >/dev/null
 sleep 0.5
-rss_before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
-pss_before=$(awk '/^Pss:/ { print $2 }' "/proc/$SERVER_PID/smaps_rollup")
-anon_before=$(awk '/^Anonymous:/ { print $2 }' "/proc/$SERVER_PID/smaps_rollup")
+read -r rss_before pss_before anon_before < <(memory_of "$SERVER_PID")
 "$IDLE" --server "127.0.0.1:$OUR_PORT" --connections "$IDLE_CONNS" --hold 120 >"$WORK/idle.out" 2>"$WORK/idle.err" &
 IDLE_PID=$!
-for _ in $(seq 1 600); do
-    grep -q '^READY' "$WORK/idle.out" && break
-    kill -0 "$IDLE_PID" 2>/dev/null || break
-    sleep 0.1
-done
+wait_ready "$WORK/idle.out" "$IDLE_PID" 600
 sleep 1
-rss_after=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
-pss_after=$(awk '/^Pss:/ { print $2 }' "/proc/$SERVER_PID/smaps_rollup")
-anon_after=$(awk '/^Anonymous:/ { print $2 }' "/proc/$SERVER_PID/smaps_rollup")
-kill "$IDLE_PID" 2>/dev/null || true
-wait "$IDLE_PID" 2>/dev/null || true
+read -r rss_after pss_after anon_after < <(memory_of "$SERVER_PID")
+stop_pid "$IDLE_PID"
 IDLE_PID=
 held=$(awk '/^READY/ { print $2 }' "$WORK/idle.out")
 held=${held:-0}
@@ -305,12 +235,11 @@ idle_closed=$(sed -n 's/.*the server closed \([0-9]*\).*/\1/p' "$WORK/idle.out")
 stop_ours
 
 # ---------------- the table ----------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 per_conn() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "-" }'; }
 
 echo
 echo "SMTP benchmark: $MESSAGES messages of $SIZE octets to bob@example.test over $CONNECTIONS connections,"
-echo "loopback, $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r), median of $RUNS run(s)"
+echo "loopback, $(machine_text), median of $RUNS run(s)"
 echo
 printf '%-26s %9s %8s %8s %8s %10s %7s   %s\n' "server" "msgs/s" "p50 ms" "p99 ms" "max ms" "e2e msgs/s" "errors" "msgs/s of each run"
 printf '%s\n' "${ROWS[@]}"

@@ -3,23 +3,20 @@
 
 #include "config.h"
 
-/* SOCK_NONBLOCK, MSG_MORE, getaddrinfo and sigaction are POSIX or Linux,
- * hidden by -std=c17 unless asked for. */
+/* MSG_MORE and freeaddrinfo() are POSIX or Linux, hidden by -std=c17
+ * unless asked for. */
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <glib.h>
+
+#include "bench-net.h"
 
 /* smtp-load: an SMTP load generator for benchmarks.
  *
@@ -79,14 +76,12 @@ conn_state_to_string (ConnState state)
 typedef struct _Load Load;
 
 typedef struct {
+  BenchConn net;                /* first: the socket, its output */
   Load *load;                   /* borrowed */
   guint index;
-  int fd;
   ConnState state;
   char in[REPLY_BUFFER_SIZE];
   gsize in_len;
-  GString *out;
-  gsize out_sent;
   const char *body;             /* borrowed from Load: shared by all messages */
   gsize body_len;
   gsize body_sent;
@@ -122,46 +117,13 @@ struct _Load {
   guint error_replies;          /* any reply that is not 2xx or 3xx */
   guint failed_connections;
   gboolean stopping;
+  gint64 quit_deadline_us;      /* once every message is done: QUIT's grace */
   GArray *latencies_us;
   gint64 first_mail_us;
   gint64 last_accept_us;
 };
 
 static void conn_fail (Conn *conn, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-/* "HOST:PORT", "[V6ADDR]:PORT". Resolves once, before the clock starts. */
-static struct addrinfo *
-resolve_server (const char *text,
-                GError **error)
-{
-  g_autofree char *host = NULL;
-  const char *port;
-  const char *colon = strrchr (text, ':');
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-  struct addrinfo *result = NULL;
-  int rc;
-
-  if (colon == NULL || colon == text || colon[1] == '\0')
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--server needs HOST:PORT, not \"%s\"", text);
-      return NULL;
-    }
-  if (text[0] == '[' && colon[-1] == ']')
-    host = g_strndup (text + 1, colon - text - 2);
-  else
-    host = g_strndup (text, colon - text);
-  port = colon + 1;
-
-  rc = getaddrinfo (host, port, &hints, &result);
-  if (rc != 0)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "Cannot resolve %s: %s", text, gai_strerror (rc));
-      return NULL;
-    }
-  return result;
-}
 
 /* Builds the shared body: lines of BODY_LINE_LENGTH characters (RFC 5322
  * section 2.1.1) so that header + blank line + body is `size` octets, then
@@ -228,11 +190,11 @@ append_header (Load *load,
 }
 
 static void
-conn_close (Conn *conn)
+conn_close (gpointer data)
 {
-  if (conn->fd >= 0)
-    close (conn->fd);
-  conn->fd = -1;
+  Conn *conn = data;
+
+  bench_conn_close (&conn->net);
   conn->state = CONN_STATE_CLOSED;
 }
 
@@ -270,8 +232,8 @@ conn_send (Conn *conn,
            ConnState next_state,
            const char *line)
 {
-  g_string_append (conn->out, line);
-  g_string_append (conn->out, "\r\n");
+  g_string_append (conn->net.out, line);
+  g_string_append (conn->net.out, "\r\n");
   conn->state = next_state;
 }
 
@@ -395,7 +357,7 @@ conn_handle_reply (Conn *conn,
         }
       else
         {
-          append_header (load, conn->out, ++load->numbered);
+          append_header (load, conn->net.out, ++load->numbered);
           conn->body = load->body;
           conn->body_len = load->body_len;
           conn->body_sent = 0;
@@ -484,11 +446,13 @@ conn_process_input (Conn *conn)
 }
 
 static void
-conn_read (Conn *conn)
+conn_read (gpointer data)
 {
+  Conn *conn = data;
+
   for (;;)
     {
-      gssize n = recv (conn->fd, conn->in + conn->in_len, sizeof conn->in - conn->in_len, 0);
+      gssize n = bench_recv (conn->net.fd, conn->in + conn->in_len, sizeof conn->in - conn->in_len);
 
       if (n > 0)
         {
@@ -498,9 +462,7 @@ conn_read (Conn *conn)
             return;
           continue;
         }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      if (n == BENCH_RECV_AGAIN)
         return;
       if (conn->state == CONN_STATE_QUIT)
         conn_close (conn);
@@ -512,27 +474,32 @@ conn_read (Conn *conn)
     }
 }
 
+/* The header block in `out`, then the shared body. */
 static gboolean
-conn_wants_write (Conn *conn)
+conn_wants_write (gpointer data)
 {
-  return conn->state == CONN_STATE_CONNECTING || conn->out_sent < conn->out->len ||
+  Conn *conn = data;
+
+  return conn->net.connecting || conn->net.out_sent < conn->net.out->len ||
          conn->body_sent < conn->body_len;
 }
 
 static void
-conn_write (Conn *conn)
+conn_write (gpointer user_data)
 {
-  while (conn->out_sent < conn->out->len || conn->body_sent < conn->body_len)
+  Conn *conn = user_data;
+
+  while (conn->net.out_sent < conn->net.out->len || conn->body_sent < conn->body_len)
     {
       const char *data;
       gsize len;
       gssize n;
-      gboolean from_out = conn->out_sent < conn->out->len;
+      gboolean from_out = conn->net.out_sent < conn->net.out->len;
 
       if (from_out)
         {
-          data = conn->out->str + conn->out_sent;
-          len = conn->out->len - conn->out_sent;
+          data = conn->net.out->str + conn->net.out_sent;
+          len = conn->net.out->len - conn->net.out_sent;
         }
       else
         {
@@ -540,7 +507,7 @@ conn_write (Conn *conn)
           len = conn->body_len - conn->body_sent;
         }
       /* MSG_MORE: the header block and the body go out in one segment. */
-      n = send (conn->fd, data, len,
+      n = send (conn->net.fd, data, len,
                 MSG_NOSIGNAL | (from_out && conn->body_sent < conn->body_len ? MSG_MORE : 0));
       if (n < 0)
         {
@@ -552,51 +519,38 @@ conn_write (Conn *conn)
           return;
         }
       if (from_out)
-        conn->out_sent += n;
+        conn->net.out_sent += n;
       else
         conn->body_sent += n;
     }
-  g_string_truncate (conn->out, 0);
-  conn->out_sent = 0;
+  g_string_truncate (conn->net.out, 0);
+  conn->net.out_sent = 0;
   conn->body = NULL;
   conn->body_len = conn->body_sent = 0;
 }
 
 static void
-conn_finish_connect (Conn *conn)
+conn_fail_cb (gpointer data,
+              const char *reason)
 {
-  int error = 0;
-  socklen_t len = sizeof error;
+  conn_fail (data, "%s", reason);
+}
 
-  if (getsockopt (conn->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
-    error = errno;
-  if (error != 0)
-    {
-      conn_fail (conn, "connect: %s", g_strerror (error));
-      return;
-    }
-  conn->state = CONN_STATE_GREETING;
+static void
+conn_connected (gpointer data)
+{
+  ((Conn *) data)->state = CONN_STATE_GREETING;
 }
 
 static gboolean
 conn_open (Conn *conn,
            const struct addrinfo *address)
 {
-  int one = 1;
+  const char *failed_call;
 
-  conn->fd = socket (address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                     address->ai_protocol);
-  if (conn->fd < 0)
+  if (!bench_conn_open (&conn->net, address, TRUE, &failed_call))
     {
-      g_printerr ("smtp-load: socket: %s\n", g_strerror (errno));
-      return FALSE;
-    }
-  /* Lock-step commands are small writes waiting on a reply: Nagle would
-   * add delay that is not the server's. */
-  setsockopt (conn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect (conn->fd, address->ai_addr, address->ai_addrlen) < 0 && errno != EINPROGRESS)
-    {
-      g_printerr ("smtp-load: connect: %s\n", g_strerror (errno));
+      g_printerr ("smtp-load: %s: %s\n", failed_call, g_strerror (errno));
       conn_close (conn);
       return FALSE;
     }
@@ -604,127 +558,71 @@ conn_open (Conn *conn,
   return TRUE;
 }
 
-static int
-compare_gint64 (gconstpointer a,
-                gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a;
-  gint64 y = *(const gint64 *) b;
+static const BenchConnClass conn_class = {
+  .fail = conn_fail_cb,
+  .connected = conn_connected,
+  .read = conn_read,
+  .close = conn_close,
+  .wants_write = conn_wants_write,
+  .write = conn_write,
+};
 
-  return x < y ? -1 : x > y;
+static void
+report_timeout (gpointer user_data)
+{
+  Load *load = user_data;
+
+  g_printerr ("smtp-load: timed out after %u s with %u of %u messages accepted\n",
+              load->timeout_s, load->accepted, load->messages);
 }
 
-/* Nearest-rank percentile of sorted values, in milliseconds. */
-static double
-percentile_ms (GArray *sorted,
-               double fraction)
+/* Once all work is handed out and done, QUIT gets a short grace. */
+static gboolean
+load_done (gpointer user_data,
+           gint64 now_us)
 {
-  gsize rank;
+  Load *load = user_data;
 
-  if (sorted->len == 0)
-    return 0.0;
-  rank = (gsize) (fraction * sorted->len + 0.999999);
-  if (rank < 1)
-    rank = 1;
-  if (rank > sorted->len)
-    rank = sorted->len;
-  return g_array_index (sorted, gint64, rank - 1) / 1000.0;
+  if (load->quit_deadline_us == 0 && load->accepted >= load->messages)
+    load->quit_deadline_us = now_us + QUIT_GRACE_US;
+  return load->quit_deadline_us != 0 && now_us >= load->quit_deadline_us;
 }
 
 static void
 run (Load *load)
 {
-  g_autofree struct pollfd *fds = g_new0 (struct pollfd, load->connections);
-  g_autofree Conn **polled = g_new0 (Conn *, load->connections);
-  gint64 deadline = g_get_monotonic_time () + (gint64) load->timeout_s * G_USEC_PER_SEC;
-  gint64 quit_deadline = 0;
+  const BenchLoop loop = {
+    .program = "smtp-load",
+    .klass = &conn_class,
+    .conns = load->conns,
+    .stride = sizeof (Conn),
+    .n_conns = load->connections,
+    .deadline_us = g_get_monotonic_time () + (gint64) load->timeout_s * G_USEC_PER_SEC,
+    .report_timeout = report_timeout,
+    .done = load_done,
+    .user_data = load,
+  };
 
-  for (;;)
-    {
-      gint64 now = g_get_monotonic_time ();
-      guint n = 0;
-      int timeout_ms;
-      int rc;
-
-      for (guint i = 0; i < load->connections; i++)
-        {
-          Conn *conn = &load->conns[i];
-
-          if (conn->state == CONN_STATE_CLOSED)
-            continue;
-          fds[n].fd = conn->fd;
-          fds[n].events = POLLIN | (conn_wants_write (conn) ? POLLOUT : 0);
-          fds[n].revents = 0;
-          polled[n++] = conn;
-        }
-      if (n == 0)
-        break;
-      if (now >= deadline)
-        {
-          g_printerr ("smtp-load: timed out after %u s with %u of %u messages accepted\n",
-                      load->timeout_s, load->accepted, load->messages);
-          for (guint i = 0; i < n; i++)
-            conn_fail (polled[i], "timed out");
-          break;
-        }
-      /* Once all work is handed out and done, QUIT gets a short grace. */
-      if (quit_deadline == 0 && load->accepted >= load->messages)
-        quit_deadline = now + QUIT_GRACE_US;
-      if (quit_deadline != 0 && now >= quit_deadline)
-        {
-          for (guint i = 0; i < n; i++)
-            conn_close (polled[i]);
-          break;
-        }
-
-      timeout_ms = (int) MIN ((deadline - now) / 1000 + 1, 1000);
-      rc = poll (fds, n, timeout_ms);
-      if (rc < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          g_printerr ("smtp-load: poll: %s\n", g_strerror (errno));
-          break;
-        }
-
-      for (guint i = 0; i < n; i++)
-        {
-          Conn *conn = polled[i];
-
-          if (fds[i].revents == 0)
-            continue;
-          if (conn->state == CONN_STATE_CONNECTING)
-            {
-              conn_finish_connect (conn);
-              if (conn->state == CONN_STATE_CLOSED)
-                continue;
-            }
-          if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-            conn_read (conn);
-          if (conn->state != CONN_STATE_CLOSED && conn_wants_write (conn))
-            conn_write (conn);
-        }
-    }
+  bench_run_loop (&loop);
 }
 
 static void
 print_results (Load *load)
 {
-  struct rusage usage;
   double seconds = 0.0;
   double rate = 0.0;
-  double p50, p99, max;
+  double p50, p99, max, user_s, system_s;
 
-  g_array_sort (load->latencies_us, compare_gint64);
-  p50 = percentile_ms (load->latencies_us, 0.50);
-  p99 = percentile_ms (load->latencies_us, 0.99);
-  max = percentile_ms (load->latencies_us, 1.0);
+  bench_sort_us (load->latencies_us);
+  p50 = bench_percentile_ms (load->latencies_us, 0.50);
+  p99 = bench_percentile_ms (load->latencies_us, 0.99);
+  max = bench_percentile_ms (load->latencies_us, 1.0);
   if (load->accepted > 0 && load->last_accept_us > load->first_mail_us)
     {
       seconds = (load->last_accept_us - load->first_mail_us) / (double) G_USEC_PER_SEC;
       rate = load->accepted / seconds;
     }
-  getrusage (RUSAGE_SELF, &usage);
+  bench_own_cpu (&user_s, &system_s);
 
   printf ("smtp-load: %s, %u connections, %u-octet messages\n",
           load->server, load->connections, load->size);
@@ -735,9 +633,7 @@ print_results (Load *load)
           p50, p99, max);
   printf ("  errors       %u non-2xx/3xx replies, %u messages refused, %u connections failed\n",
           load->error_replies, load->refused, load->failed_connections);
-  printf ("  own CPU      user %.2f s, system %.2f s\n",
-          usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6,
-          usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6);
+  printf ("  own CPU      user %.2f s, system %.2f s\n", user_s, system_s);
   /* One line for scripts. */
   printf ("RESULT accepted=%u messages=%u seconds=%.3f msgs_per_s=%.1f p50_ms=%.2f "
           "p99_ms=%.2f max_ms=%.2f errors=%u refused=%u failed_connections=%u\n",
@@ -852,7 +748,7 @@ main (int argc,
         }
     }
 
-  load.address = resolve_server (load.server, &error);
+  load.address = bench_resolve_server (load.server, &error);
   if (load.address == NULL)
     {
       g_printerr ("smtp-load: %s\n", error->message);
@@ -881,9 +777,9 @@ main (int argc,
 
       conn->load = &load;
       conn->index = i;
-      conn->fd = -1;
+      conn->net.fd = -1;
       conn->state = CONN_STATE_CLOSED;
-      conn->out = g_string_sized_new (512);
+      conn->net.out = g_string_sized_new (512);
       if (!conn_open (conn, load.address))
         load.failed_connections++;
     }
@@ -895,7 +791,7 @@ main (int argc,
   for (guint i = 0; i < load.connections; i++)
     {
       conn_close (&load.conns[i]);
-      g_string_free (load.conns[i].out, TRUE);
+      g_string_free (load.conns[i].net.out, TRUE);
     }
   g_free (load.conns);
   g_array_unref (load.latencies_us);
