@@ -12,8 +12,9 @@ G_BEGIN_DECLS
 /* MsClientConn: what every client driver (ms-smtp-sender.c, ms-pop3-fetch.c,
  * ms-imap-ops.c) does around its sans-IO engine, written once: connecting
  * with GSocketClient under a timeout, following the caller's GCancellable,
- * wrapping the socket in an MsConn (plain, STARTTLS or implicit TLS), and
- * turning the dialog into trace events (direction "client",
+ * wrapping the socket in an MsConn (plain, STARTTLS or implicit TLS),
+ * feeding the engine what the MsConn reads, completing the driver's GTask,
+ * and turning the dialog into trace events (direction "client",
  * docs/trace-format.md) and `--show` lines.
  *
  * A plain struct owned by the driver's job. The members are read-only for
@@ -34,9 +35,50 @@ typedef struct {
   gpointer show_data;
 } MsClientConnParams;
 
+/* Why the job stops before its engine is done. */
+typedef enum {
+  MS_CLIENT_CONN_FAILURE_TEMP,  /* cannot connect, or no reply in time */
+  MS_CLIENT_CONN_FAILURE_TLS,   /* no TLS context, or the implicit TLS handshake failed */
+} MsClientConnFailure;
+
+/* A driver's job and engine as MsClientConn sees them. Each function gets
+ * the `job` given to ms_client_conn_run(). */
+typedef struct {
+  /* The message of the G_IO_ERROR_CANCELLED the task returns when the
+   * caller cancels. */
+  const char *cancelled_text;
+  /* The job's result: where the job keeps it (G_STRUCT_OFFSET of a
+   * pointer member) and how to free it. The task returns it when the
+   * connection is over; it may be NULL until then. */
+  gsize result_offset;
+  GDestroyNotify result_free;
+
+  /* Connected: make the engine, then ms_client_conn_open() and
+   * ms_client_conn_start(). `connection` is borrowed. */
+  void (*connected) (gpointer job, GSocketConnection *connection);
+  /* A line from the server without its line end. A line too long for
+   * the MsConn arrives `max_line` long (see ms_client_conn_open()). */
+  void (*feed_line) (gpointer job, const char *line, gsize len);
+  /* Optional: octets the driver asked for with ms_conn_read_bytes(). */
+  void (*feed_bytes) (gpointer job, const guint8 *data, gsize len, gboolean last);
+  /* A TLS handshake finished: hands it to the engine when it waits for
+   * one (STARTTLS) and returns TRUE; FALSE for implicit TLS. */
+  gboolean (*tls_done) (gpointer job, gboolean ok, const char *error);
+  /* The job fails: abort the engine, or without one (before it is made)
+   * put the failure in the result. */
+  void (*fail) (gpointer job, MsClientConnFailure failure, const char *text);
+  /* The connection closed; the engine ignores it when it is done. */
+  void (*connection_closed) (gpointer job, const char *reason);
+  /* The engine's state name, for events and messages. */
+  const char *(*state_name) (gpointer job);
+  /* The result's status name for the session-close event, or NULL. */
+  const char *(*result_status) (gpointer job);
+} MsClientConnEngine;
+
 struct _MsClientConn {
   char *host;
   guint16 port;
+  gboolean tls;
   gboolean implicit_tls;
   guint timeout_s;
   MsTraceBus *bus;            /* nullable, owned */
@@ -45,7 +87,13 @@ struct _MsClientConn {
   void (*show) (char direction, const char *line, gpointer user_data);
   gpointer show_data;         /* borrowed */
 
-  SSL_CTX *tls_ctx;           /* after ms_client_conn_prepare_tls() */
+  /* From ms_client_conn_run() until the task is returned. The task's data
+   * owns the job, which owns this: a cycle broken by completing. */
+  GTask *task;
+  const MsClientConnEngine *engine;
+  gpointer job;               /* borrowed */
+
+  SSL_CTX *tls_ctx;           /* when params.tls */
   MsConn *conn;               /* after ms_client_conn_open() */
   char *session_id;           /* set when there is a bus */
 
@@ -62,36 +110,23 @@ struct _MsClientConn {
 /* Copies the strings and takes a reference on the bus. */
 MsClientConn *ms_client_conn_new (const MsClientConnParams *params);
 /* Disconnects from the cancellable, wipes nothing secret (it holds none).
- * Must not be called while connecting. NULL is ignored. */
+ * Must not be called while the job runs. NULL is ignored. */
 void ms_client_conn_free (MsClientConn *cc);
 
-/* Makes the TLS client context. The demo servers use self-signed
- * certificates: no verification, but the subject is reported in the tls
- * event and on --show. FALSE with `error` set when OpenSSL fails. */
-gboolean ms_client_conn_prepare_tls (MsClientConn *cc, GError **error);
-
-/* Follows `cancellable` (may be NULL): when it fires, the connection is
- * closed (or the connect attempt cancelled) and cc->cancelled is TRUE.
- * Returns FALSE when it was already cancelled (cc->cancelled is then set
- * and nothing is watched). */
-gboolean ms_client_conn_watch_cancellable (MsClientConn *cc, GCancellable *cancellable);
-
-/* Called when connecting is over. Takes ownership of `task`. `connection`
- * is NULL on failure; then `error` is a sentence for the user ("cannot
- * connect to HOST:PORT: ...", "connecting to ... timed out after N s"),
- * or NULL when cc->cancelled. */
-typedef void (*MsClientConnConnectedFunc) (GTask *task, GSocketConnection *connection,
-                                           const char *error);
-
-/* Connects to host:port under the timeout. Takes ownership of `task`
- * (whose task data owns `cc`) and hands it to `func`. */
-void ms_client_conn_connect (MsClientConn *cc, GTask *task, MsClientConnConnectedFunc func);
+/* Runs the job: makes the TLS context (when params.tls; the demo servers'
+ * certificates are self-signed, so nothing is verified, but the subject is
+ * reported), follows `cancellable` (may be NULL), connects under the
+ * timeout and calls engine->connected. Takes ownership of `task`, whose
+ * task data owns `job`, which owns `cc`. The task returns the job's result
+ * once the connection is closed, or at once when a step before fails (after
+ * engine->fail) or the caller cancels (an error, G_IO_ERROR_CANCELLED). */
+void ms_client_conn_run (MsClientConn *cc, GTask *task, GCancellable *cancellable,
+                         const MsClientConnEngine *engine, gpointer job);
 
 /* Wraps the connected socket in cc->conn (a line limit of `max_line`, the
  * idle timeout of timeout_s), makes the session id and emits session-open.
  * Call ms_client_conn_start() after setting up the engine. */
-void ms_client_conn_open (MsClientConn *cc, GSocketConnection *connection, gsize max_line,
-                          const MsConnCallbacks *callbacks, gpointer user_data);
+void ms_client_conn_open (MsClientConn *cc, GSocketConnection *connection, gsize max_line);
 /* Starts reading, and with implicit TLS starts the handshake. */
 void ms_client_conn_start (MsClientConn *cc);
 /* The engine's start_tls: the STARTTLS handshake. */
@@ -138,16 +173,6 @@ void ms_client_conn_trace_reply (MsClientConn *cc, const char *text, gsize len,
 void ms_client_conn_emit_data (MsClientConn *cc, const char *data, gsize len, const char *state);
 /* A `state` event. */
 void ms_client_conn_emit_state (MsClientConn *cc, const char *from, const char *to);
-/* The TLS handshake finished: a --show note and a `tls` event. */
-void ms_client_conn_tls_finished (MsClientConn *cc, gboolean ok, const char *error);
-/* A `session-close` event with `reason`, `state` and `result` (nullable). */
-void ms_client_conn_emit_session_close (MsClientConn *cc, const char *reason, const char *state,
-                                        const char *result);
-
-/* "no reply from HOST:PORT within N s (state S)". Free with g_free. */
-char *ms_client_conn_idle_text (MsClientConn *cc, const char *state);
-/* "the TLS handshake with HOST:PORT failed: ...". Free with g_free. */
-char *ms_client_conn_tls_failed_text (MsClientConn *cc, const char *error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MsClientConn, ms_client_conn_free)
 

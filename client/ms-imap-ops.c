@@ -37,9 +37,6 @@ typedef struct {
   void (*change) (const char *text, gpointer user_data);
   gpointer change_data;        /* borrowed */
 
-  /* Held from the connection until its closed callback; it owns this job
-   * as its task data, a cycle broken by job_complete(). */
-  GTask *task;
   MsClientConn *cc;
   MsImapClient *engine;
   MsImapOpsResult *result;
@@ -110,7 +107,6 @@ ops_job_free (gpointer data)
 {
   OpsJob *job = data;
 
-  g_assert (job->task == NULL);
   idle_timer_stop (job);
   if (job->stop_id != 0)
     g_cancellable_disconnect (job->stop, job->stop_id);
@@ -134,8 +130,10 @@ ops_job_free (gpointer data)
 /* --- trace events and --show ----------------------------------------- */
 
 static const char *
-engine_state_name (OpsJob *job)
+engine_state_name (gpointer data)
 {
+  OpsJob *job = data;
+
   return ms_imap_client_state_to_string (ms_imap_client_get_state (job->engine));
 }
 
@@ -240,33 +238,6 @@ engine_state_changed_cb (MsImapClientState old_state,
       else if (old_state == MS_IMAP_CLIENT_STATE_IDLE)
         ms_conn_set_idle_timeout (job->cc->conn, job->cc->timeout_s);
     }
-}
-
-/* --- completion ------------------------------------------------------ */
-
-static void
-job_complete (OpsJob *job)
-{
-  g_autoptr(GTask) task = g_steal_pointer (&job->task);
-
-  g_assert (task != NULL);
-  idle_timer_stop (job);
-  if (job->cc->cancelled)
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the IMAP job was cancelled");
-  else
-    g_task_return_pointer (task, g_steal_pointer (&job->result),
-                           (GDestroyNotify) ms_imap_ops_result_free);
-}
-
-static void
-job_complete_early (OpsJob *job,
-                    MsImapClientStatus status,
-                    char *text)
-{
-  job->result->status = status;
-  g_free (job->result->text);
-  job->result->text = text;
-  job_complete (job);
 }
 
 /* --- the operations -------------------------------------------------- */
@@ -855,7 +826,7 @@ static const MsImapClientOutput engine_output = {
   .state_changed = engine_state_changed_cb,
 };
 
-/* --- connection callbacks -------------------------------------------- */
+/* --- the job as MsClientConn runs it --------------------------------- */
 
 /* After a line, a literal may follow: read its octets raw (RFC 3501 §4.3),
  * so CRLFs inside it are not taken for line ends. */
@@ -869,87 +840,81 @@ read_literal_if_any (OpsJob *job)
 }
 
 static void
-conn_line_cb (MsConn *conn,
+conn_line_cb (gpointer data,
               const char *line,
-              gsize len,
-              MsLineFlags flags,
-              gpointer user_data)
+              gsize len)
 {
-  OpsJob *job = user_data;
+  OpsJob *job = data;
 
-  /* MsConn took the line end off; the engine frames again. A truncated
-   * line is one octet over the engine's limit, which it refuses. */
+  /* MsConn took the line end off; the engine frames again. */
   ms_imap_client_feed (job->engine, line, len);
   ms_imap_client_feed (job->engine, "\r\n", 2);
   read_literal_if_any (job);
 }
 
 static void
-conn_bytes_cb (MsConn *conn,
-               const guint8 *data,
+conn_bytes_cb (gpointer data,
+               const guint8 *bytes,
                gsize len,
-               gboolean last,
-               gpointer user_data)
+               gboolean last)
 {
-  OpsJob *job = user_data;
+  OpsJob *job = data;
 
-  ms_imap_client_feed (job->engine, (const char *) data, len);
+  ms_imap_client_feed (job->engine, (const char *) bytes, len);
   if (last)
     read_literal_if_any (job);
 }
 
-static void
-conn_tls_done_cb (MsConn *conn,
+static gboolean
+conn_tls_done_cb (gpointer data,
                   gboolean ok,
-                  const char *error,
-                  gpointer user_data)
+                  const char *error)
 {
-  OpsJob *job = user_data;
+  OpsJob *job = data;
 
-  ms_client_conn_tls_finished (job->cc, ok, error);
-  if (ms_imap_client_get_state (job->engine) == MS_IMAP_CLIENT_STATE_TLS_HANDSHAKE)
-    ms_imap_client_tls_done (job->engine, ok, error);
-  else if (!ok)
+  if (ms_imap_client_get_state (job->engine) != MS_IMAP_CLIENT_STATE_TLS_HANDSHAKE)
+    return FALSE;
+  ms_imap_client_tls_done (job->engine, ok, error);
+  return TRUE;
+}
+
+static void
+conn_fail_cb (gpointer data,
+              MsClientConnFailure failure,
+              const char *text)
+{
+  OpsJob *job = data;
+  MsImapClientStatus status = MS_IMAP_CLIENT_STATUS_TEMP_FAILURE;
+
+  if (failure == MS_CLIENT_CONN_FAILURE_TLS)
+    status = MS_IMAP_CLIENT_STATUS_TLS_FAILURE;
+  if (job->engine != NULL)
+    ms_imap_client_abort (job->engine, status, text);
+  else
     {
-      g_autofree char *text = ms_client_conn_tls_failed_text (job->cc, error);
-      ms_imap_client_abort (job->engine, MS_IMAP_CLIENT_STATUS_TLS_FAILURE, text);
+      job->result->status = status;
+      g_free (job->result->text);
+      job->result->text = g_strdup (text);
     }
 }
 
 static void
-conn_idle_cb (MsConn *conn,
-              gpointer user_data)
+conn_closed_cb (gpointer data,
+                const char *reason)
 {
-  OpsJob *job = user_data;
-  g_autofree char *text = ms_client_conn_idle_text (job->cc, engine_state_name (job));
+  OpsJob *job = data;
 
-  ms_imap_client_abort (job->engine, MS_IMAP_CLIENT_STATUS_TEMP_FAILURE, text);
+  idle_timer_stop (job);
+  ms_imap_client_connection_closed (job->engine, reason);
 }
 
-static void
-conn_closed_cb (MsConn *conn,
-                const char *reason,
-                gpointer user_data)
+static const char *
+result_status (gpointer data)
 {
-  OpsJob *job = user_data;
+  OpsJob *job = data;
 
-  if (!ms_imap_client_is_done (job->engine))
-    ms_imap_client_connection_closed (job->engine, reason);
-  ms_client_conn_emit_session_close (job->cc, reason, engine_state_name (job),
-                                     job->result ? ms_imap_client_status_to_string (job->result->status)
-                                                 : NULL);
-  job_complete (job);
+  return job->result ? ms_imap_client_status_to_string (job->result->status) : NULL;
 }
-
-static const MsConnCallbacks conn_callbacks = {
-  .line = conn_line_cb,
-  .bytes = conn_bytes_cb,
-  .tls_done = conn_tls_done_cb,
-  .idle = conn_idle_cb,
-  .closed = conn_closed_cb,
-};
-
-/* --- connecting ------------------------------------------------------ */
 
 static void
 stop_cb (GCancellable *cancellable,
@@ -965,24 +930,11 @@ stop_cb (GCancellable *cancellable,
 }
 
 static void
-connected_cb (GTask *task,
-              GSocketConnection *connection,
-              const char *error)
+conn_connected_cb (gpointer data,
+                   GSocketConnection *connection)
 {
-  OpsJob *job = g_task_get_task_data (task);
+  OpsJob *job = data;
   MsImapClientParams engine_params = { 0 };
-
-  job->task = task;
-  if (job->cc->cancelled)
-    {
-      job_complete (job);
-      return;
-    }
-  if (connection == NULL)
-    {
-      job_complete_early (job, MS_IMAP_CLIENT_STATUS_TEMP_FAILURE, g_strdup (error));
-      return;
-    }
 
   engine_params.tls = job->tls;
   engine_params.auth = job->auth;
@@ -990,10 +942,23 @@ connected_cb (GTask *task,
   engine_params.password = job->password;
   job->engine = ms_imap_client_new (&engine_params, &engine_output, job);
 
-  ms_client_conn_open (job->cc, connection, MS_IMAP_CLIENT_DEFAULT_MAX_LINE_LENGTH + 1,
-                       &conn_callbacks, job);
+  ms_client_conn_open (job->cc, connection, MS_IMAP_CLIENT_DEFAULT_MAX_LINE_LENGTH + 1);
   ms_client_conn_start (job->cc);
 }
+
+static const MsClientConnEngine conn_engine = {
+  .cancelled_text = "the IMAP job was cancelled",
+  .result_offset = G_STRUCT_OFFSET (OpsJob, result),
+  .result_free = (GDestroyNotify) ms_imap_ops_result_free,
+  .connected = conn_connected_cb,
+  .feed_line = conn_line_cb,
+  .feed_bytes = conn_bytes_cb,
+  .tls_done = conn_tls_done_cb,
+  .fail = conn_fail_cb,
+  .connection_closed = conn_closed_cb,
+  .state_name = engine_state_name,
+  .result_status = result_status,
+};
 
 /* --- public ---------------------------------------------------------- */
 
@@ -1151,20 +1116,7 @@ ms_imap_ops_async (const MsImapOpsParams *params,
       job->stop = g_object_ref (params->stop);
       job->stop_id = g_cancellable_connect (job->stop, G_CALLBACK (stop_cb), job, NULL);
     }
-  if (job->tls != MS_IMAP_CLIENT_TLS_NONE && !ms_client_conn_prepare_tls (job->cc, &error))
-    {
-      job->task = g_steal_pointer (&task);
-      job_complete_early (job, MS_IMAP_CLIENT_STATUS_TLS_FAILURE,
-                          g_strdup_printf ("cannot set up TLS: %s", error->message));
-      return;
-    }
-  if (!ms_client_conn_watch_cancellable (job->cc, cancellable))
-    {
-      job->task = g_steal_pointer (&task);
-      job_complete (job);
-      return;
-    }
-  ms_client_conn_connect (job->cc, g_steal_pointer (&task), connected_cb);
+  ms_client_conn_run (job->cc, g_steal_pointer (&task), cancellable, &conn_engine, job);
 }
 
 MsImapOpsResult *

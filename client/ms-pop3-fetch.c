@@ -29,9 +29,6 @@ typedef struct {
   char *maildir_path;
   gsize max_message_size;
 
-  /* Held from the connection until the connection's closed callback; it
-   * owns this job as its task data, a cycle broken by job_complete(). */
-  GTask *task;
   MsClientConn *cc;
   MsPop3Client *engine;
   MsPop3FetchResult *result;
@@ -106,7 +103,6 @@ fetch_job_free (gpointer data)
 {
   FetchJob *job = data;
 
-  g_assert (job->task == NULL);
   g_free (job->username);
   if (job->password != NULL)
     OPENSSL_cleanse (job->password, strlen (job->password));
@@ -128,8 +124,10 @@ fetch_job_free (gpointer data)
 /* --- trace events and --show ----------------------------------------- */
 
 static const char *
-engine_state_name (FetchJob *job)
+engine_state_name (gpointer data)
 {
+  FetchJob *job = data;
+
   return ms_pop3_client_state_to_string (ms_pop3_client_get_state (job->engine));
 }
 
@@ -202,30 +200,6 @@ engine_state_changed_cb (MsPop3ClientState old_state,
 }
 
 /* --- completion ------------------------------------------------------ */
-
-static void
-job_complete (FetchJob *job)
-{
-  g_autoptr(GTask) task = g_steal_pointer (&job->task);
-
-  g_assert (task != NULL);
-  if (job->cc->cancelled)
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the POP3 job was cancelled");
-  else
-    g_task_return_pointer (task, g_steal_pointer (&job->result),
-                           (GDestroyNotify) ms_pop3_fetch_result_free);
-}
-
-static void
-job_complete_early (FetchJob *job,
-                    MsPop3ClientStatus status,
-                    char *text)
-{
-  job->result->status = status;
-  g_free (job->result->text);
-  job->result->text = text;
-  job_complete (job);
-}
 
 static void
 job_quit (FetchJob *job)
@@ -576,73 +550,7 @@ static const MsPop3ClientOutput engine_output = {
   .state_changed = engine_state_changed_cb,
 };
 
-/* --- connection callbacks -------------------------------------------- */
-
-static void
-conn_line_cb (MsConn *conn,
-              const char *line,
-              gsize len,
-              MsLineFlags flags,
-              gpointer user_data)
-{
-  FetchJob *job = user_data;
-
-  /* A truncated line arrives one octet longer than the engine's longest,
-   * (see connected_cb), which the engine refuses as too long. */
-  ms_pop3_client_feed_line (job->engine, line, len);
-}
-
-static void
-conn_tls_done_cb (MsConn *conn,
-                  gboolean ok,
-                  const char *error,
-                  gpointer user_data)
-{
-  FetchJob *job = user_data;
-
-  ms_client_conn_tls_finished (job->cc, ok, error);
-  if (ms_pop3_client_get_state (job->engine) == MS_POP3_CLIENT_STATE_TLS_HANDSHAKE)
-    ms_pop3_client_tls_done (job->engine, ok, error);
-  else if (!ok)
-    {
-      g_autofree char *text = ms_client_conn_tls_failed_text (job->cc, error);
-      ms_pop3_client_abort (job->engine, MS_POP3_CLIENT_STATUS_TLS_FAILURE, text);
-    }
-}
-
-static void
-conn_idle_cb (MsConn *conn,
-              gpointer user_data)
-{
-  FetchJob *job = user_data;
-  g_autofree char *text = ms_client_conn_idle_text (job->cc, engine_state_name (job));
-
-  ms_pop3_client_abort (job->engine, MS_POP3_CLIENT_STATUS_TEMP_FAILURE, text);
-}
-
-static void
-conn_closed_cb (MsConn *conn,
-                const char *reason,
-                gpointer user_data)
-{
-  FetchJob *job = user_data;
-
-  if (!ms_pop3_client_is_done (job->engine))
-    ms_pop3_client_connection_closed (job->engine, reason);
-  ms_client_conn_emit_session_close (job->cc, reason, engine_state_name (job),
-                                     job->result ? ms_pop3_client_status_to_string (job->result->status)
-                                                 : NULL);
-  job_complete (job);
-}
-
-static const MsConnCallbacks conn_callbacks = {
-  .line = conn_line_cb,
-  .tls_done = conn_tls_done_cb,
-  .idle = conn_idle_cb,
-  .closed = conn_closed_cb,
-};
-
-/* --- connecting ------------------------------------------------------ */
+/* --- the job as MsClientConn runs it --------------------------------- */
 
 static void
 queue_job (FetchJob *job)
@@ -671,24 +579,11 @@ queue_job (FetchJob *job)
 }
 
 static void
-connected_cb (GTask *task,
-              GSocketConnection *connection,
-              const char *error)
+conn_connected_cb (gpointer data,
+                   GSocketConnection *connection)
 {
-  FetchJob *job = g_task_get_task_data (task);
+  FetchJob *job = data;
   MsPop3ClientParams engine_params = { 0 };
-
-  job->task = task;
-  if (job->cc->cancelled)
-    {
-      job_complete (job);
-      return;
-    }
-  if (connection == NULL)
-    {
-      job_complete_early (job, MS_POP3_CLIENT_STATUS_TEMP_FAILURE, g_strdup (error));
-      return;
-    }
 
   engine_params.tls = job->tls;
   engine_params.auth = job->auth;
@@ -699,11 +594,83 @@ connected_cb (GTask *task,
 
   /* One octet more than the engine accepts in a message line, so an
    * over-long line reaches the engine as too long rather than silently cut. */
-  ms_client_conn_open (job->cc, connection, MS_POP3_CLIENT_DEFAULT_MAX_DATA_LINE_LENGTH + 1,
-                       &conn_callbacks, job);
+  ms_client_conn_open (job->cc, connection, MS_POP3_CLIENT_DEFAULT_MAX_DATA_LINE_LENGTH + 1);
   queue_job (job);
   ms_client_conn_start (job->cc);
 }
+
+static void
+conn_line_cb (gpointer data,
+              const char *line,
+              gsize len)
+{
+  FetchJob *job = data;
+
+  ms_pop3_client_feed_line (job->engine, line, len);
+}
+
+static gboolean
+conn_tls_done_cb (gpointer data,
+                  gboolean ok,
+                  const char *error)
+{
+  FetchJob *job = data;
+
+  if (ms_pop3_client_get_state (job->engine) != MS_POP3_CLIENT_STATE_TLS_HANDSHAKE)
+    return FALSE;
+  ms_pop3_client_tls_done (job->engine, ok, error);
+  return TRUE;
+}
+
+static void
+conn_fail_cb (gpointer data,
+              MsClientConnFailure failure,
+              const char *text)
+{
+  FetchJob *job = data;
+  MsPop3ClientStatus status = MS_POP3_CLIENT_STATUS_TEMP_FAILURE;
+
+  if (failure == MS_CLIENT_CONN_FAILURE_TLS)
+    status = MS_POP3_CLIENT_STATUS_TLS_FAILURE;
+  if (job->engine != NULL)
+    ms_pop3_client_abort (job->engine, status, text);
+  else
+    {
+      job->result->status = status;
+      g_free (job->result->text);
+      job->result->text = g_strdup (text);
+    }
+}
+
+static void
+conn_closed_cb (gpointer data,
+                const char *reason)
+{
+  FetchJob *job = data;
+
+  ms_pop3_client_connection_closed (job->engine, reason);
+}
+
+static const char *
+result_status (gpointer data)
+{
+  FetchJob *job = data;
+
+  return job->result ? ms_pop3_client_status_to_string (job->result->status) : NULL;
+}
+
+static const MsClientConnEngine conn_engine = {
+  .cancelled_text = "the POP3 job was cancelled",
+  .result_offset = G_STRUCT_OFFSET (FetchJob, result),
+  .result_free = (GDestroyNotify) ms_pop3_fetch_result_free,
+  .connected = conn_connected_cb,
+  .feed_line = conn_line_cb,
+  .tls_done = conn_tls_done_cb,
+  .fail = conn_fail_cb,
+  .connection_closed = conn_closed_cb,
+  .state_name = engine_state_name,
+  .result_status = result_status,
+};
 
 /* --- public ---------------------------------------------------------- */
 
@@ -813,27 +780,15 @@ ms_pop3_fetch_async (const MsPop3FetchParams *params,
 
   if (job->kind == MS_POP3_FETCH_JOB_FETCH && !open_maildir (job, &error))
     {
+      job->result->status = MS_POP3_CLIENT_STATUS_ABORTED;
+      g_free (job->result->text);
+      job->result->text = g_strdup_printf ("cannot use the local Maildir: %s", error->message);
       job->result->local_error = g_strdup (error->message);
-      job->task = g_steal_pointer (&task);
-      job_complete_early (job, MS_POP3_CLIENT_STATUS_ABORTED,
-                          g_strdup_printf ("cannot use the local Maildir: %s", error->message));
+      g_task_return_pointer (task, g_steal_pointer (&job->result),
+                             (GDestroyNotify) ms_pop3_fetch_result_free);
       return;
     }
-
-  if (job->tls != MS_POP3_CLIENT_TLS_NONE && !ms_client_conn_prepare_tls (job->cc, &error))
-    {
-      job->task = g_steal_pointer (&task);
-      job_complete_early (job, MS_POP3_CLIENT_STATUS_TLS_FAILURE,
-                          g_strdup_printf ("cannot set up TLS: %s", error->message));
-      return;
-    }
-  if (!ms_client_conn_watch_cancellable (job->cc, cancellable))
-    {
-      job->task = g_steal_pointer (&task);
-      job_complete (job);
-      return;
-    }
-  ms_client_conn_connect (job->cc, g_steal_pointer (&task), connected_cb);
+  ms_client_conn_run (job->cc, g_steal_pointer (&task), cancellable, &conn_engine, job);
 }
 
 MsPop3FetchResult *

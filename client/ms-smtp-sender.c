@@ -22,9 +22,6 @@ typedef struct {
   GStrv rcpt_to;
   GBytes *message;
 
-  /* Held from the connection until the connection's closed callback; it
-   * owns this job as its task data, a cycle broken by job_complete(). */
-  GTask *task;
   MsClientConn *cc;
   MsSmtpClient *engine;
   MsSmtpSendResult *result;
@@ -35,7 +32,6 @@ send_job_free (gpointer data)
 {
   SendJob *job = data;
 
-  g_assert (job->task == NULL);
   g_free (job->helo_name);
   g_free (job->username);
   if (job->password != NULL)
@@ -53,8 +49,10 @@ send_job_free (gpointer data)
 /* --- trace events and --show ----------------------------------------- */
 
 static const char *
-engine_state_name (SendJob *job)
+engine_state_name (gpointer data)
 {
+  SendJob *job = data;
+
   return ms_smtp_client_state_to_string (ms_smtp_client_get_state (job->engine));
 }
 
@@ -129,7 +127,7 @@ engine_state_changed_cb (MsSmtpClientState old_state,
                              ms_smtp_client_state_to_string (new_state));
 }
 
-/* --- completion ------------------------------------------------------ */
+/* --- early results --------------------------------------------------- */
 
 static void
 recipient_free (gpointer data)
@@ -161,34 +159,6 @@ early_result (SendJob *job,
       g_ptr_array_add (result->recipients, rcpt);
     }
   return result;
-}
-
-/* Hands the result (or the cancellation) to the caller and drops the
- * job's reference on its task. */
-static void
-job_complete (SendJob *job)
-{
-  g_autoptr(GTask) task = g_steal_pointer (&job->task);
-
-  g_assert (task != NULL);
-  if (job->cc->cancelled)
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "sending was cancelled");
-  else
-    {
-      g_assert (job->result != NULL);
-      g_task_return_pointer (task, g_steal_pointer (&job->result),
-                             (GDestroyNotify) ms_smtp_send_result_free);
-    }
-}
-
-static void
-job_complete_early (SendJob *job,
-                    MsSmtpSendStatus status,
-                    char *text)
-{
-  g_clear_pointer (&job->result, ms_smtp_send_result_free);
-  job->result = early_result (job, status, text);
-  job_complete (job);
 }
 
 /* --- engine output --------------------------------------------------- */
@@ -232,93 +202,14 @@ static const MsSmtpClientOutput engine_output = {
   .state_changed = engine_state_changed_cb,
 };
 
-/* --- connection callbacks -------------------------------------------- */
+/* --- the job as MsClientConn runs it --------------------------------- */
 
 static void
-conn_line_cb (MsConn *conn,
-              const char *line,
-              gsize len,
-              MsLineFlags flags,
-              gpointer user_data)
+conn_connected_cb (gpointer data,
+                   GSocketConnection *connection)
 {
-  SendJob *job = user_data;
-
-  /* A truncated line arrives MS_SMTP_CLIENT_DEFAULT_MAX_LINE_LENGTH + 1
-   * long (see connected_cb), which the engine refuses as too long. */
-  ms_smtp_client_feed_line (job->engine, line, len);
-}
-
-static void
-conn_tls_done_cb (MsConn *conn,
-                  gboolean ok,
-                  const char *error,
-                  gpointer user_data)
-{
-  SendJob *job = user_data;
-
-  ms_client_conn_tls_finished (job->cc, ok, error);
-  if (ms_smtp_client_get_state (job->engine) == MS_SMTP_CLIENT_STATE_TLS_HANDSHAKE)
-    ms_smtp_client_tls_done (job->engine, ok, error);
-  else if (!ok)
-    {
-      g_autofree char *text = ms_client_conn_tls_failed_text (job->cc, error);
-      ms_smtp_client_abort (job->engine, MS_SMTP_SEND_STATUS_TLS_FAILURE, text);
-    }
-}
-
-static void
-conn_idle_cb (MsConn *conn,
-              gpointer user_data)
-{
-  SendJob *job = user_data;
-  g_autofree char *text = ms_client_conn_idle_text (job->cc, engine_state_name (job));
-
-  ms_smtp_client_abort (job->engine, MS_SMTP_SEND_STATUS_TEMP_FAILURE, text);
-}
-
-static void
-conn_closed_cb (MsConn *conn,
-                const char *reason,
-                gpointer user_data)
-{
-  SendJob *job = user_data;
-
-  if (!ms_smtp_client_is_done (job->engine))
-    ms_smtp_client_connection_closed (job->engine, reason);
-  ms_client_conn_emit_session_close (job->cc, reason, engine_state_name (job),
-                                     job->result ? ms_smtp_send_status_to_string (job->result->status)
-                                                 : NULL);
-  job_complete (job);
-}
-
-static const MsConnCallbacks conn_callbacks = {
-  .line = conn_line_cb,
-  .tls_done = conn_tls_done_cb,
-  .idle = conn_idle_cb,
-  .closed = conn_closed_cb,
-};
-
-/* --- connecting ------------------------------------------------------ */
-
-static void
-connected_cb (GTask *task,
-              GSocketConnection *connection,
-              const char *error)
-{
-  SendJob *job = g_task_get_task_data (task);
+  SendJob *job = data;
   MsSmtpClientParams engine_params = { 0 };
-
-  job->task = task;
-  if (job->cc->cancelled)
-    {
-      job_complete (job);
-      return;
-    }
-  if (connection == NULL)
-    {
-      job_complete_early (job, MS_SMTP_SEND_STATUS_TEMP_FAILURE, g_strdup (error));
-      return;
-    }
 
   engine_params.helo_name = job->helo_name;
   engine_params.tls = job->tls;
@@ -331,10 +222,81 @@ connected_cb (GTask *task,
 
   /* One octet more than the engine accepts, so an over-long line reaches
    * the engine as too long rather than silently cut. */
-  ms_client_conn_open (job->cc, connection, MS_SMTP_CLIENT_DEFAULT_MAX_LINE_LENGTH + 1,
-                       &conn_callbacks, job);
+  ms_client_conn_open (job->cc, connection, MS_SMTP_CLIENT_DEFAULT_MAX_LINE_LENGTH + 1);
   ms_client_conn_start (job->cc);
 }
+
+static void
+conn_line_cb (gpointer data,
+              const char *line,
+              gsize len)
+{
+  SendJob *job = data;
+
+  ms_smtp_client_feed_line (job->engine, line, len);
+}
+
+static gboolean
+conn_tls_done_cb (gpointer data,
+                  gboolean ok,
+                  const char *error)
+{
+  SendJob *job = data;
+
+  if (ms_smtp_client_get_state (job->engine) != MS_SMTP_CLIENT_STATE_TLS_HANDSHAKE)
+    return FALSE;
+  ms_smtp_client_tls_done (job->engine, ok, error);
+  return TRUE;
+}
+
+static void
+conn_fail_cb (gpointer data,
+              MsClientConnFailure failure,
+              const char *text)
+{
+  SendJob *job = data;
+  MsSmtpSendStatus status = MS_SMTP_SEND_STATUS_TEMP_FAILURE;
+
+  if (failure == MS_CLIENT_CONN_FAILURE_TLS)
+    status = MS_SMTP_SEND_STATUS_TLS_FAILURE;
+  if (job->engine != NULL)
+    ms_smtp_client_abort (job->engine, status, text);
+  else
+    {
+      g_clear_pointer (&job->result, ms_smtp_send_result_free);
+      job->result = early_result (job, status, g_strdup (text));
+    }
+}
+
+static void
+conn_closed_cb (gpointer data,
+                const char *reason)
+{
+  SendJob *job = data;
+
+  ms_smtp_client_connection_closed (job->engine, reason);
+}
+
+static const char *
+result_status (gpointer data)
+{
+  SendJob *job = data;
+
+  return job->result ? ms_smtp_send_status_to_string (job->result->status) : NULL;
+}
+
+static const MsClientConnEngine conn_engine = {
+  .cancelled_text = "sending was cancelled",
+  .result_offset = G_STRUCT_OFFSET (SendJob, result),
+  .result_free = (GDestroyNotify) ms_smtp_send_result_free,
+  .connected = conn_connected_cb,
+  .feed_line = conn_line_cb,
+  .tls_done = conn_tls_done_cb,
+  .fail = conn_fail_cb,
+  .connection_closed = conn_closed_cb,
+  .state_name = engine_state_name,
+  .result_status = result_status,
+};
 
 /* --- public ---------------------------------------------------------- */
 
@@ -438,21 +400,7 @@ ms_smtp_send_async (const MsSmtpSendParams *params,
     job->cc = ms_client_conn_new (&conn_params);
   }
   g_task_set_task_data (task, job, send_job_free);
-
-  if (job->tls != MS_SMTP_TLS_NONE && !ms_client_conn_prepare_tls (job->cc, &error))
-    {
-      job->task = g_steal_pointer (&task);
-      job_complete_early (job, MS_SMTP_SEND_STATUS_TLS_FAILURE,
-                          g_strdup_printf ("cannot set up TLS: %s", error->message));
-      return;
-    }
-  if (!ms_client_conn_watch_cancellable (job->cc, cancellable))
-    {
-      job->task = g_steal_pointer (&task);
-      job_complete (job);
-      return;
-    }
-  ms_client_conn_connect (job->cc, g_steal_pointer (&task), connected_cb);
+  ms_client_conn_run (job->cc, g_steal_pointer (&task), cancellable, &conn_engine, job);
 }
 
 MsSmtpSendResult *
